@@ -1,0 +1,117 @@
+"""Account endpoints of the JSON API: tokens, me, users."""
+
+from datetime import datetime
+
+from flask import Blueprint, current_app
+from pydantic import Field
+
+from app.accounts import services
+from app.api import Page, PageQuery, ResponseSchema, Schema, check_limit, decode_cursor, endpoint, page_of
+from app.db import utcnow
+from app.extensions import limiter
+
+bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
+
+
+class TokenRequest(Schema):
+    """Credentials to exchange for a personal API token."""
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    name: str = Field(default="", max_length=80, description="A label, e.g. 'HR sync'.")
+
+
+class TokenOut(ResponseSchema):
+    """A personal API token. ``token`` is present only in the response that created it."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    token: str | None = None
+
+
+class UserOut(ResponseSchema):
+    """A user as an admin (or the user themself) sees them."""
+
+    id: int
+    email: str
+    name: str
+    timezone: str
+    is_admin: bool
+    can_own_programs: bool
+    is_disabled: bool
+    has_password: bool
+    created_at: datetime
+
+
+class CreateUserRequest(Schema):
+    """A new account, created by a site admin."""
+
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=1, max_length=256)
+    timezone: str = Field(default="UTC", max_length=64)
+    is_admin: bool = False
+    can_own_programs: bool = False
+
+
+class UserListQuery(PageQuery):
+    """Filter for the user list."""
+
+    q: str = Field(default="", max_length=100)
+
+
+def _login_limit() -> str:
+    """The configured sign-in rate limit (token issue is a sign-in)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@endpoint(bp, "/tokens", "POST", body=TokenRequest, response=TokenOut, status=201, auth=False,
+          errors=(429,), summary="Exchange an e-mail and password for a personal API token")
+@limiter.limit(_login_limit)
+def create_token(body: TokenRequest):
+    """Issue a token; the secret is in this response only."""
+    token, secret = services.issue_api_token_for_credentials(
+        body.email, body.password, name=body.name, now=utcnow())
+    out = TokenOut.model_validate(token)
+    out.token = secret
+    return out
+
+
+@endpoint(bp, "/users", "POST", body=CreateUserRequest, response=UserOut, status=201,
+          errors=(403,), summary="Create a user (site admins)")
+def create_user(user, body: CreateUserRequest):
+    """Create an account with a password."""
+    return services.create_user(
+        user, email=body.email, name=body.name, password=body.password,
+        timezone=body.timezone, is_admin=body.is_admin,
+        can_own_programs=body.can_own_programs, now=utcnow())
+
+
+@endpoint(bp, "/users", "GET", query=UserListQuery, response=Page[UserOut], errors=(403,),
+          summary="List users (site admins), paginated")
+def list_users(user, query: UserListQuery):
+    """Users in id order, optionally filtered by e-mail or name."""
+    limit = check_limit(query.limit)
+    rows = services.list_users(user, after_id=decode_cursor(query.cursor), limit=limit + 1,
+                               search=query.q)
+    return page_of(rows, limit, UserOut.model_validate)
+
+
+@endpoint(bp, "/tokens", "GET", response=Page[TokenOut], summary="My API tokens")
+def list_tokens(user):
+    """My tokens, newest first (secrets are never shown again)."""
+    tokens = services.list_api_tokens(user)
+    return {"items": [TokenOut.model_validate(t) for t in tokens], "next_cursor": None}
+
+
+@endpoint(bp, "/tokens/<int:token_id>", "DELETE", status=204, errors=(404,),
+          summary="Revoke one of my API tokens")
+def revoke_token(user, token_id: int):
+    """Revoke a token; it stops working at once."""
+    services.revoke_api_token(user, token_id, now=utcnow())
+    return "", 204

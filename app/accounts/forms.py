@@ -1,0 +1,117 @@
+"""Account forms (Flask-WTF: CSRF token on every one)."""
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+def timezone_choices() -> list[str]:
+    """IANA zones, sorted, for select boxes."""
+    return sorted(available_timezones())
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField("Keep me signed in on this device for 14 days")
+    submit = SubmitField("Sign in")
+
+
+class ChoosePasswordForm(FlaskForm):
+    """A new password, typed twice (password reset)."""
+
+    password = PasswordField("New password", validators=[DataRequired()],
+                             description="At least 8 characters. A short sentence works well.",
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", "The two passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Save password")
+
+
+class AcceptInvitationForm(ChoosePasswordForm):
+    """The invitee's name and first password."""
+
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)],
+                       description="Shown to the people in your cohorts.",
+                       render_kw={"autocomplete": "name"})
+    submit = SubmitField("Create my account")
+
+
+class RequestResetForm(FlaskForm):
+    """The e-mail to send a reset link to."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    submit = SubmitField("Send me a reset link")
+
+
+class ProfileForm(FlaskForm):
+    """Name and time zone."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)],
+                       render_kw={"autocomplete": "name"})
+    timezone = SelectField("Time zone", description="Dates and release times are shown in it.")
+    submit = SubmitField("Save profile")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+class ChangePasswordForm(FlaskForm):
+    """Current and new password; signs out every other device."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 8 characters.",
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(),
+                                        EqualTo("new_password", "The two passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Change password")
+
+
+class NewTokenForm(FlaskForm):
+    """A label for a new API token."""
+
+    name = StringField("What is this token for?", validators=[DataRequired(), Length(max=80)],
+                       description="For example: HR sync script.")
+    submit = SubmitField("Create token")
+
+
+class CreateUserForm(FlaskForm):
+    """A site admin creates an account with a password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    password = PasswordField("Initial password", validators=[DataRequired()],
+                             description="At least 8 characters; tell the person to change it.",
+                             render_kw={"autocomplete": "new-password"})
+    can_own_programs = BooleanField("Program owner (can create programs and launch cohorts)")
+    is_admin = BooleanField("Site admin (manages users)")
+    submit = SubmitField("Create user")
+
+
+class InviteUserForm(FlaskForm):
+    """A site admin invites someone by e-mail."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField("Send invitation")
+
+
+class SiteRolesForm(FlaskForm):
+    """A site admin changes one user's site-wide rights."""
+
+    can_own_programs = BooleanField("Program owner")
+    is_admin = BooleanField("Site admin")
+    is_disabled = BooleanField("Disabled")
+    submit = SubmitField("Save")

@@ -1,0 +1,479 @@
+"""Account rules: sign-in, sessions, invitations, password resets, tokens, user admin."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app import audit
+from app.accounts.models import AccountLink, ApiToken, LoginSession, User
+from app.db import get_session, transaction
+from app.errors import Invalid, NotAllowed, NotFound
+from app.mail import queue_email
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+#: A few of the most common passwords; longer lists belong to a breach-check service.
+COMMON_PASSWORDS = frozenset({
+    "password", "password1", "12345678", "123456789", "1234567890", "qwertyui",
+    "qwerty123", "iloveyou", "11111111", "abc12345", "letmein1", "welcome1",
+    "passw0rd", "admin123", "changeme",
+})
+TOKEN_PREFIX = "cc_"
+#: How often a session's or token's "last seen" time is written (saves a write per request).
+TOUCH_INTERVAL = timedelta(minutes=5)
+SIGN_IN_ERROR = "That e-mail and password do not match an account. Check both and try again."
+# Compared against when no account matches, so a miss costs the same time as a hit.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a high-entropy secret (session, token, link) for storage."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_email(raw: str) -> str:
+    """Return the e-mail lower-cased and checked, or raise Invalid."""
+    try:
+        # test_environment admits the reserved .test domain (the demo) and skips DNS.
+        result = validate_email((raw or "").strip(), check_deliverability=False,
+                                test_environment=True)
+    except EmailNotValidError as error:
+        raise Invalid("Enter a valid e-mail address.",
+                      fields={"email": str(error)}) from error
+    return result.normalized.lower()
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    """Raise Invalid unless the password is acceptable (length, not a common one)."""
+    if len(password or "") < PASSWORD_MIN:
+        raise Invalid(fields={field: f"Use at least {PASSWORD_MIN} characters."})
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(fields={field: f"Use at most {PASSWORD_MAX} characters."})
+    if password.lower() in COMMON_PASSWORDS:
+        raise Invalid(fields={field: "That password is too common; choose another."})
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    """Return the zone name if it is a known IANA zone, else raise Invalid."""
+    if name not in available_timezones():
+        raise Invalid(fields={field: "Choose a time zone from the list, e.g. Europe/Berlin."})
+    return name
+
+
+def check_name(name: str, field: str = "name") -> str:
+    """Return a trimmed display name or raise Invalid."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid(fields={field: "Enter a name."})
+    if len(name) > 120:
+        raise Invalid(fields={field: "Use at most 120 characters."})
+    return name
+
+
+def _link_url(path: str) -> str:
+    """An absolute link for an e-mail."""
+    return f"{current_app.config['BASE_URL']}{path}"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def get_user_by_email(email: str) -> User | None:
+    """Return the user with this e-mail, if any."""
+    return get_session().scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def get_user(user_id: int) -> User:
+    """Return a user by id or raise NotFound."""
+    user = get_session().get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
+               search: str = "") -> list[User]:
+    """List users for a site admin, ordered by id, after a cursor."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    query = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
+    return list(get_session().scalars(query))
+
+
+# --- sign-in and sessions -------------------------------------------------------------------
+
+def authenticate(email: str, password: str) -> User:
+    """Return the active user with these credentials, or raise Invalid with one message.
+
+    The message and the time taken are the same whether or not the account exists.
+    """
+    user = get_user_by_email(email or "")
+    password_hash = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    matches = check_password_hash(password_hash, password or "")
+    if user is None or not user.has_password or user.is_disabled or not matches:
+        raise Invalid(SIGN_IN_ERROR, code="sign_in_failed")
+    return user
+
+
+@dataclass
+class SessionStart:
+    """A new login session: the user and the secret to keep in the cookie."""
+
+    user: User
+    session_key: str
+
+
+def start_login_session(user: User, *, user_agent: str, now: datetime,
+                        lifetime: timedelta) -> SessionStart:
+    """Record a new signed-in browser and return its secret session key."""
+    with transaction() as session:
+        secret = secrets.token_urlsafe(32)
+        row = LoginSession(user_id=user.id, token_hash=hash_secret(secret),
+                           created_at=now, last_seen_at=now, expires_at=now + lifetime,
+                           user_agent=(user_agent or "")[:255])
+        session.add(row)
+        session.flush()
+        user.last_seen_at = now
+        return SessionStart(user=user, session_key=f"{row.id}.{secret}")
+
+
+def sign_in(email: str, password: str, *, user_agent: str, now: datetime,
+            lifetime: timedelta) -> SessionStart:
+    """Check credentials and start a login session."""
+    user = authenticate(email, password)
+    return start_login_session(user, user_agent=user_agent, now=now, lifetime=lifetime)
+
+
+def load_session_user(session_key: str, now: datetime) -> User | None:
+    """Return the user of a valid login session key, or None (revoked, expired, disabled)."""
+    if not session_key or "." not in session_key:
+        return None
+    _, secret = session_key.split(".", 1)
+    row = get_session().scalar(
+        select(LoginSession).where(LoginSession.token_hash == hash_secret(secret))
+    )
+    if row is None or not row.is_valid(now) or row.user.is_disabled:
+        return None
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        with transaction():
+            row.last_seen_at = now
+            row.user.last_seen_at = now
+    return row.user
+
+
+def end_login_session(session_key: str, now: datetime) -> None:
+    """Revoke one login session (sign out): its cookies stop working everywhere."""
+    if not session_key or "." not in session_key:
+        return
+    _, secret = session_key.split(".", 1)
+    with transaction() as session:
+        row = session.scalar(
+            select(LoginSession).where(LoginSession.token_hash == hash_secret(secret))
+        )
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
+
+
+def _revoke_sessions(user: User, now: datetime) -> None:
+    """Revoke every open login session of the user (within the caller's transaction)."""
+    rows = get_session().scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id,
+                                   LoginSession.revoked_at.is_(None))
+    )
+    for row in rows:
+        row.revoked_at = now
+
+
+# --- profile and password ---------------------------------------------------------------------
+
+def update_profile(user: User, *, name: str, timezone: str) -> User:
+    """Change a person's own name and time zone."""
+    errors = {}
+    try:
+        name = check_name(name)
+    except Invalid as error:
+        errors.update(error.fields)
+    try:
+        check_timezone(timezone)
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid(fields=errors)
+    with transaction():
+        user.name = name
+        user.timezone = timezone
+    return user
+
+
+def change_password(user: User, *, current_password: str, new_password: str,
+                    user_agent: str, now: datetime, lifetime: timedelta) -> SessionStart:
+    """Change a password after checking the current one.
+
+    Every other session of the person ends; the returned session replaces the caller's.
+    """
+    if not user.password_hash or not check_password_hash(user.password_hash,
+                                                         current_password or ""):
+        raise Invalid(fields={"current_password": "That is not your current password."})
+    check_password_rules(new_password, "new_password")
+    with transaction() as session:
+        user.password_hash = generate_password_hash(new_password)
+        _revoke_sessions(user, now)
+        audit.record(session, user.id, "user.password_changed", target_type="user",
+                     target_id=user.id)
+        return start_login_session(user, user_agent=user_agent, now=now, lifetime=lifetime)
+
+
+# --- invitations and resets ---------------------------------------------------------------------
+
+def _new_link(user: User, purpose: str, *, now: datetime, ttl: timedelta,
+              created_by: User | None) -> str:
+    """Create a single-use link, retiring older unused ones of the same purpose."""
+    session = get_session()
+    for old in session.scalars(
+        select(AccountLink).where(AccountLink.user_id == user.id,
+                                  AccountLink.purpose == purpose,
+                                  AccountLink.used_at.is_(None))
+    ):
+        old.expires_at = min(old.expires_at, now)
+    secret = secrets.token_urlsafe(32)
+    session.add(AccountLink(user_id=user.id, purpose=purpose, token_hash=hash_secret(secret),
+                            created_by_id=created_by.id if created_by else None,
+                            created_at=now, expires_at=now + ttl))
+    return secret
+
+
+def invite_user(actor: User | None, email: str, *, now: datetime,
+                context: str = "") -> tuple[User, bool]:
+    """Make sure an account exists for the e-mail; invite it when it has no password yet.
+
+    Returns the user and whether an invitation was sent. ``context`` is a sentence for the
+    e-mail, e.g. which cohort the person was added to. Callers check who may invite.
+    """
+    email = normalize_email(email)
+    with transaction() as session:
+        user = get_user_by_email(email)
+        if user is not None and user.has_password:
+            return user, False
+        if user is None:
+            user = User(email=email, name="", created_at=now)
+            session.add(user)
+            session.flush()
+            audit.record(session, actor.id if actor else None, "user.invited",
+                         target_type="user", target_id=user.id)
+        ttl = current_app.config["INVITE_TTL"]
+        secret = _new_link(user, "invite", now=now, ttl=ttl, created_by=actor)
+        inviter = actor.display_name if actor else "Cohort Commons"
+        body = (
+            f"{inviter} has invited you to Cohort Commons.\n"
+            + (f"{context}\n" if context else "")
+            + "\nChoose your name and password here (the link works once, for "
+            f"{ttl.days} days):\n{_link_url('/invite/' + secret)}\n"
+        )
+        queue_email(session, to=user.email, subject="You are invited to Cohort Commons",
+                    body=body, user_id=user.id)
+        return user, True
+
+
+def get_usable_link(secret: str, purpose: str, now: datetime) -> AccountLink:
+    """Return the unused, unexpired link for this secret, or raise NotFound."""
+    link = get_session().scalar(
+        select(AccountLink).where(AccountLink.token_hash == hash_secret(secret or ""),
+                                  AccountLink.purpose == purpose)
+    )
+    if link is None or not link.is_usable(now) or link.user.is_disabled:
+        raise NotFound("This link has expired or was already used. Ask for a new one.",
+                       code="link_invalid")
+    return link
+
+
+def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -> User:
+    """Set the invited person's name and password; the link is used up."""
+    link = get_usable_link(secret, "invite", now)
+    errors = {}
+    try:
+        name = check_name(name)
+    except Invalid as error:
+        errors.update(error.fields)
+    try:
+        check_password_rules(password)
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid(fields=errors)
+    with transaction() as session:
+        user = link.user
+        link.used_at = now
+        user.name = name
+        user.password_hash = generate_password_hash(password)
+        audit.record(session, user.id, "user.invitation_accepted", target_type="user",
+                     target_id=user.id)
+    return user
+
+
+def request_password_reset(email: str, *, now: datetime) -> None:
+    """E-mail a reset link if the account exists; say nothing either way.
+
+    An invited person who never set a password gets a fresh invitation instead.
+    """
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        return
+    user = get_user_by_email(email)
+    if user is None or user.is_disabled:
+        return
+    if not user.has_password:
+        invite_user(None, email, now=now)
+        return
+    with transaction() as session:
+        ttl = current_app.config["PASSWORD_RESET_TTL"]
+        secret = _new_link(user, "reset", now=now, ttl=ttl, created_by=None)
+        minutes = int(ttl.total_seconds() // 60)
+        body = (
+            "Someone asked to reset the password of your Cohort Commons account.\n"
+            f"If it was you, choose a new password here (the link works once, for {minutes} "
+            f"minutes):\n{_link_url('/reset/' + secret)}\n\n"
+            "If it was not you, ignore this message; your password stays as it is.\n"
+        )
+        queue_email(session, to=user.email, subject="Reset your Cohort Commons password",
+                    body=body, user_id=user.id)
+
+
+def reset_password(secret: str, *, password: str, now: datetime) -> User:
+    """Set a new password from a reset link; every existing session ends."""
+    link = get_usable_link(secret, "reset", now)
+    check_password_rules(password)
+    with transaction() as session:
+        user = link.user
+        link.used_at = now
+        user.password_hash = generate_password_hash(password)
+        _revoke_sessions(user, now)
+        audit.record(session, user.id, "user.password_reset", target_type="user",
+                     target_id=user.id)
+    return user
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+def issue_api_token(user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:
+    """Create a personal API token; the secret is returned once and stored only hashed."""
+    name = (name or "").strip()[:80]
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction() as session:
+        ttl = current_app.config["API_TOKEN_TTL"]
+        token = ApiToken(user_id=user.id, name=name, token_hash=hash_secret(secret),
+                         prefix=secret[:10], created_at=now,
+                         expires_at=now + ttl if ttl else None)
+        session.add(token)
+        session.flush()
+        audit.record(session, user.id, "token.issued", target_type="api_token",
+                     target_id=token.id)
+    return token, secret
+
+
+def issue_api_token_for_credentials(email: str, password: str, *, name: str,
+                                    now: datetime) -> tuple[ApiToken, str]:
+    """Check an e-mail and password and issue a token for that account."""
+    user = authenticate(email, password)
+    return issue_api_token(user, name=name, now=now)
+
+
+def authenticate_api_token(secret: str, now: datetime) -> User | None:
+    """Return the user of a valid API token, recording when it was last used."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = get_session().scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if token is None or not token.is_valid(now) or token.user.is_disabled:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+        with transaction():
+            token.last_used_at = now
+    return token.user
+
+
+def list_api_tokens(user: User) -> list[ApiToken]:
+    """The person's own tokens, newest first."""
+    return list(get_session().scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ))
+
+
+def revoke_api_token(user: User, token_id: int, *, now: datetime) -> None:
+    """Revoke one of the person's own tokens."""
+    with transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:
+            raise NotFound()
+        if token.revoked_at is None:
+            token.revoked_at = now
+            audit.record(session, user.id, "token.revoked", target_type="api_token",
+                         target_id=token.id)
+
+
+# --- site administration ------------------------------------------------------------------------
+
+def create_user(actor: User | None, *, email: str, name: str, password: str,
+                is_admin: bool = False, can_own_programs: bool = False,
+                timezone: str = "UTC", now: datetime) -> User:
+    """Create an account with a password. Site admins only (``actor`` None: the CLI)."""
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed()
+    errors = {}
+    try:
+        email = normalize_email(email)
+    except Invalid as error:
+        errors.update(error.fields)
+    for check in (lambda: check_name(name), lambda: check_password_rules(password),
+                  lambda: check_timezone(timezone)):
+        try:
+            check()
+        except Invalid as error:
+            errors.update(error.fields)
+    if errors:
+        raise Invalid(fields=errors)
+    if get_user_by_email(email) is not None:
+        raise Invalid(fields={"email": "An account with this e-mail already exists."},
+                      code="email_taken")
+    with transaction() as session:
+        user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password),
+                    is_admin=is_admin, can_own_programs=can_own_programs, timezone=timezone,
+                    created_at=now)
+        session.add(user)
+        session.flush()
+        audit.record(session, actor.id if actor else None, "user.created", target_type="user",
+                     target_id=user.id, is_admin=is_admin, can_own_programs=can_own_programs)
+    return user
+
+
+def set_site_roles(actor: User, user_id: int, *, is_admin: bool | None = None,
+                   can_own_programs: bool | None = None,
+                   is_disabled: bool | None = None, now: datetime) -> User:
+    """Grant or withdraw site admin and program-owner rights, or disable an account."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    with transaction() as session:
+        user = get_user(user_id)
+        if user.id == actor.id and (is_admin is False or is_disabled):
+            raise Invalid("You cannot remove your own admin rights or disable yourself.",
+                          code="self_demotion")
+        changes = {}
+        for field, value in (("is_admin", is_admin), ("can_own_programs", can_own_programs),
+                             ("is_disabled", is_disabled)):
+            if value is not None and getattr(user, field) != value:
+                setattr(user, field, value)
+                changes[field] = value
+        if is_disabled:
+            _revoke_sessions(user, now)
+        if changes:
+            audit.record(session, actor.id, "user.site_roles_changed", target_type="user",
+                         target_id=user.id, **changes)
+    return user

@@ -1,0 +1,62 @@
+"""The append-only audit log: who did what, to what, when."""
+
+from datetime import datetime
+
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.db import Model, utcnow
+
+
+class AuditEntry(Model):
+    """One recorded action. Rows are never updated or deleted (enforced by triggers)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_cohort_at", "cohort_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Who acted; None for the system (scheduler, CLI without a user).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: A dotted verb such as "user.created" or "member.role_changed".
+    action: Mapped[str] = mapped_column(String(64))
+    #: Kept as a plain number (no foreign key) so the log outlives what it describes.
+    cohort_id: Mapped[int | None]
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[int | None]
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+#: Triggers that make the table append-only, for each backend; migrations run the same.
+APPEND_ONLY_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    ],
+}
+
+for _dialect, _statements in APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        event.listen(
+            AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
+
+
+def record(session: Session, actor_id: int | None, action: str, *, cohort_id: int | None = None,
+           target_type: str = "", target_id: int | None = None, **details) -> AuditEntry:
+    """Append an entry in the caller's transaction."""
+    entry = AuditEntry(
+        actor_id=actor_id, action=action, cohort_id=cohort_id,
+        target_type=target_type, target_id=target_id, details=details,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,106 @@
+"""Cohort endpoints of the JSON API (this issue: reading; authoring follows)."""
+
+from datetime import date, datetime, time
+
+from flask import Blueprint
+
+from app.api import ResponseSchema, endpoint
+from app.cohorts import services
+
+bp = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
+
+
+class MembershipOut(ResponseSchema):
+    """One of my cohorts and my role in it."""
+
+    cohort_id: int
+    cohort_name: str
+    program_id: int
+    program_title: str
+    role: str
+
+
+class MeOut(ResponseSchema):
+    """The signed-in user with their cohorts and roles."""
+
+    id: int
+    email: str
+    name: str
+    timezone: str
+    is_admin: bool
+    can_own_programs: bool
+    cohorts: list[MembershipOut]
+
+
+class ModuleOut(ResponseSchema):
+    """A module of a program, as its owner sees it."""
+
+    id: int
+    position: int
+    title: str
+    body: str
+    release_offset_days: int
+    release_time: time
+
+
+class GoalOut(ResponseSchema):
+    """A skill or value the program aims to change."""
+
+    id: int
+    text: str
+
+
+class ProgramOut(ResponseSchema):
+    """A program with its goals and modules."""
+
+    id: int
+    title: str
+    summary: str
+    goals: list[GoalOut]
+    modules: list[ModuleOut]
+    created_at: datetime
+
+
+class CohortOut(ResponseSchema):
+    """A cohort and the caller's role in it."""
+
+    id: int
+    name: str
+    program_id: int
+    program_title: str
+    starts_on: date
+    timezone: str
+    anonymity: str
+    my_role: str
+
+
+@endpoint(bp, "/me", "GET", response=MeOut, summary="The signed-in user, their cohorts and roles")
+def me(user):
+    """Who am I, and where do I belong."""
+    cohorts = [
+        MembershipOut(cohort_id=m.cohort.id, cohort_name=m.cohort.name,
+                      program_id=m.cohort.program.id, program_title=m.cohort.program.title,
+                      role=m.role)
+        for m in services.list_my_cohorts(user)
+    ]
+    return MeOut(id=user.id, email=user.email, name=user.name, timezone=user.timezone,
+                 is_admin=user.is_admin, can_own_programs=user.can_own_programs,
+                 cohorts=cohorts)
+
+
+@endpoint(bp, "/programs/<int:program_id>", "GET", response=ProgramOut, errors=(404,),
+          summary="A program with its goals and modules (its owner)")
+def get_program(user, program_id: int):
+    """Read a program I own."""
+    return services.get_program_for(user, program_id)
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>", "GET", response=CohortOut, errors=(404,),
+          summary="A cohort and my role in it (members and the program's owner)")
+def get_cohort(user, cohort_id: int):
+    """Read a cohort I take part in."""
+    access = services.get_cohort_for(user, cohort_id)
+    cohort = access.cohort
+    return CohortOut(id=cohort.id, name=cohort.name, program_id=cohort.program_id,
+                     program_title=cohort.program.title, starts_on=cohort.starts_on,
+                     timezone=cohort.timezone, anonymity=cohort.anonymity, my_role=access.role)

@@ -1,0 +1,116 @@
+"""Programs (reusable templates), their modules, cohorts (runs) and memberships."""
+
+from datetime import date, datetime, time
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.db import Model, utcnow
+
+ROLES = ("learner", "facilitator")
+ANONYMITY_POLICIES = ("off", "peers", "everyone")
+
+
+class Program(Model):
+    """A reusable program: what it aims to change and its ordered modules."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship()
+    goals: Mapped[list["ProgramGoal"]] = relationship(
+        order_by="ProgramGoal.position", cascade="all, delete-orphan", back_populates="program"
+    )
+    modules: Mapped[list["Module"]] = relationship(
+        order_by="Module.position", cascade="all, delete-orphan", back_populates="program"
+    )
+
+
+class ProgramGoal(Model):
+    """A skill or value the program aims to change (used later by pre/post pulses)."""
+
+    __tablename__ = "program_goals"
+    __table_args__ = (UniqueConstraint("program_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(String(200))
+
+    program: Mapped[Program] = relationship(back_populates="goals")
+
+
+class Module(Model):
+    """One unit of a program, released to each cohort at an offset from its start."""
+
+    __tablename__ = "modules"
+    __table_args__ = (
+        UniqueConstraint("program_id", "position"),
+        CheckConstraint("release_offset_days >= 0", name="offset_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    #: Markdown as written by the owner; rendered and cleaned when shown.
+    body: Mapped[str] = mapped_column(Text, default="")
+    release_offset_days: Mapped[int] = mapped_column(default=0)
+    #: Local wall-clock time of release in the cohort's time zone.
+    release_time: Mapped[time] = mapped_column(default=time(9, 0))
+
+    program: Mapped[Program] = relationship(back_populates="modules")
+
+
+class Cohort(Model):
+    """One run of a program for a group of people."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint("anonymity IN ('off', 'peers', 'everyone')", name="anonymity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    #: IANA zone name; releases happen at local times in this zone.
+    timezone: Mapped[str] = mapped_column(String(64))
+    anonymity: Mapped[str] = mapped_column(String(16), default="peers")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    launched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    program: Mapped[Program] = relationship()
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan"
+    )
+
+
+class Membership(Model):
+    """A person's role in one cohort."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id"),
+        CheckConstraint("role IN ('learner', 'facilitator')", name="role"),
+        Index("ix_memberships_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime | None]
+
+    cohort: Mapped[Cohort] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,98 @@
+"""Configuration: safe defaults, overridden by the environment at start-up."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    """Read a boolean environment value."""
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in TRUTHY
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """Return the development secret key, generating and keeping it on first use."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+def load_config(instance_path: str, environ: dict | None = None) -> dict:
+    """Build the configuration mapping from defaults and the environment."""
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    app_env = env.get("APP_ENV", "development").strip().lower()
+    production = app_env == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY must be set when APP_ENV=production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        secret_key = _dev_secret_key(instance)
+
+    default_db = f"sqlite:///{instance / 'cohort-commons.db'}"
+    host = env.get("HOST", "127.0.0.1")
+    port = int(env.get("PORT", "5000"))
+    mail_port = int(env.get("MAIL_PORT", "25"))
+    secure_cookies = _flag(env.get("SECURE_COOKIES"), production)
+
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": env.get("DATABASE_URL") or default_db,
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "HOST": host,
+        "PORT": port,
+        "BASE_URL": (env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
+        "SCHEDULER_ENABLED": _flag(env.get("SCHEDULER_ENABLED"), True),
+        # Mail: without MAIL_SERVER the outbox is written to the log instead of sent.
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": mail_port,
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS"), False),
+        "MAIL_FROM": env.get("MAIL_FROM", "Cohort Commons <no-reply@cohort-commons.local>"),
+        # Sessions and cookies.
+        "SESSION_COOKIE_NAME": "cc_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_NAME": "cc_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "SESSION_PROTECTION": "strong",
+        # CSRF tokens live as long as the session, so a long reflection is never lost to expiry.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or (env.get("REDIS_URL") or "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "INVITE_TTL": timedelta(days=14),
+        "PASSWORD_RESET_TTL": timedelta(hours=2),
+        "API_TOKEN_TTL": timedelta(days=365),
+        # Emit live events from a background task after commit; tests emit inline.
+        "REALTIME_EMIT_INLINE": False,
+        "TESTING": False,
+    }

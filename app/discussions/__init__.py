@@ -1,0 +1,1 @@
+"""Staged discussions: threads, stages, posts, anonymity and moderation."""

@@ -1,0 +1,8 @@
+"""Imports every model so the metadata is complete (Alembic, tests, create_all)."""
+
+
+def import_all_models() -> None:
+    """Import each feature's models."""
+    from app import audit, mail  # noqa: F401
+    from app.accounts import models as _accounts  # noqa: F401
+    from app.cohorts import models as _cohorts  # noqa: F401

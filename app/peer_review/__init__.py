@@ -1,0 +1,1 @@
+"""Practice assignments, rubrics, submissions, allocation and reviews."""

@@ -1,0 +1,173 @@
+"""Live events: queued during a transaction, emitted only after it commits.
+
+Rooms are ``cohort:{id}``, ``thread:{id}`` and ``user:{id}``. A client asks to join a
+room with the ``join`` event; each room kind has one authoriser, registered by the
+feature that owns it, that decides from the database whether the user may listen.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app, request, session
+from flask_login import current_user
+from flask_socketio import Namespace, join_room, leave_room
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.db import get_session, utcnow
+from app.extensions import socketio
+
+log = logging.getLogger(__name__)
+
+_PENDING = "realtime_pending"
+
+#: Room kind -> function(user, object_id) -> bool, registered by features.
+ROOM_AUTHORISERS: dict[str, Callable] = {}
+
+
+@dataclass(frozen=True)
+class PendingEmit:
+    """An event waiting for its transaction to commit."""
+
+    event: str
+    payload: dict
+    room: str
+
+
+@dataclass(frozen=True)
+class PendingDisconnect:
+    """Sockets in a room to close once the transaction commits (sign-out, removal)."""
+
+    room: str
+
+
+def notify(event_name: str, payload: dict, room: str) -> None:
+    """Queue an event for a room; it is emitted after the current transaction commits."""
+    get_session().info.setdefault(_PENDING, []).append(PendingEmit(event_name, payload, room))
+
+
+def close_room_sockets(room: str) -> None:
+    """Close every socket in a room (``user:ID`` or ``session:ID``) after the commit.
+
+    Outside a transaction, the close happens at once.
+    """
+    db_session = get_session()
+    if db_session.in_transaction() and db_session.info.get("tx_depth"):
+        db_session.info.setdefault(_PENDING, []).append(PendingDisconnect(room))
+    else:
+        _deliver([PendingDisconnect(room)])
+
+
+def room_kind(kind: str):
+    """Register the authoriser for a room kind (``cohort``, ``thread``…)."""
+    def register(authorise: Callable) -> Callable:
+        ROOM_AUTHORISERS[kind] = authorise
+        return authorise
+    return register
+
+
+def _deliver(items: list) -> None:
+    """Emit queued events and close queued sockets."""
+    for item in items:
+        try:
+            if isinstance(item, PendingEmit):
+                socketio.emit(item.event, item.payload, to=item.room)
+            else:
+                participants = socketio.server.manager.get_participants("/", item.room)
+                for sid, _eio_sid in list(participants):
+                    socketio.server.disconnect(sid, namespace="/")
+        except Exception:  # a live update is best effort; the data is already saved
+            log.exception("delivering live event failed")
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(db_session: Session) -> None:
+    """Hand the committed transaction's events to Socket.IO."""
+    items = db_session.info.pop(_PENDING, None)
+    if not items or getattr(socketio, "server", None) is None:
+        return
+    # Emitting to N sockets takes ~0.1 ms each: do it off the request thread.
+    if current_app.config.get("REALTIME_EMIT_INLINE"):
+        _deliver(items)
+    else:
+        socketio.start_background_task(_deliver, items)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(db_session: Session, _previous) -> None:
+    """Drop events of a transaction that did not commit."""
+    db_session.info.pop(_PENDING, None)
+
+
+def socket_user():
+    """The signed-in user of the current socket event, or None.
+
+    Browsers authenticate with the session cookie (re-checked on every event, so a
+    revoked session stops working at once); integrations pass ``auth: {token}``.
+    """
+    from app.accounts.services import authenticate_api_token
+
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    token = session.get("socket_token")
+    if token:
+        return authenticate_api_token(token, utcnow())
+    return None
+
+
+class RootNamespace(Namespace):
+    """The one Socket.IO namespace: authenticated connect, authorised join and leave."""
+
+    def on_connect(self, auth=None):
+        """Refuse clients that are not signed in; put others in their own user room."""
+        from app.accounts.services import authenticate_api_token
+
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        if user is None and isinstance(auth, dict) and isinstance(auth.get("token"), str):
+            user = authenticate_api_token(auth["token"], utcnow())
+            if user is not None:
+                session["socket_token"] = auth["token"]
+        if user is None:
+            raise ConnectionRefusedError("not_signed_in")
+        join_room(f"user:{user.id}")
+        if user.session_key:
+            join_room(f"session:{user.session_key.split('.', 1)[0]}")
+        log.debug("socket %s connected for user %s", request.sid, user.id)
+
+    def on_join(self, data):
+        """Join ``cohort:ID`` or ``thread:ID`` after the owning feature's check."""
+        user = socket_user()
+        if user is None:
+            return {"ok": False, "error": "not_signed_in"}
+        room = data.get("room") if isinstance(data, dict) else None
+        kind, _, raw_id = (room or "").partition(":")
+        authorise = ROOM_AUTHORISERS.get(kind)
+        if authorise is None or not raw_id.isdigit() or len(raw_id) > 12:
+            return {"ok": False, "error": "not_found"}
+        if not authorise(user, int(raw_id)):
+            return {"ok": False, "error": "not_found"}
+        join_room(room)
+        return {"ok": True, "room": room}
+
+    def on_leave(self, data):
+        """Leave a room the client joined."""
+        room = data.get("room") if isinstance(data, dict) else None
+        if isinstance(room, str) and room.partition(":")[0] in ROOM_AUTHORISERS:
+            leave_room(room)
+        return {"ok": True}
+
+
+def init_app(app) -> None:
+    """Bind Socket.IO to the app: threading mode, same-origin only, Redis queue if set."""
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config.get("REDIS_URL"),
+        # None keeps engine.io's same-origin check; "*" or [] would switch it off.
+        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
+        max_http_buffer_size=100_000,
+        logger=False,
+        engineio_logger=False,
+    )
+    socketio.on_namespace(RootNamespace("/"))

@@ -1,0 +1,66 @@
+"""Sign-in wiring (Flask-Login) and the security headers of every response."""
+
+from flask import Flask, request, session
+from flask_login import AnonymousUserMixin
+
+from app.db import utcnow
+from app.extensions import login_manager
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+class Anonymous(AnonymousUserMixin):
+    """The visitor who has not signed in."""
+
+    is_admin = False
+    can_own_programs = False
+    timezone = "UTC"
+
+
+@login_manager.user_loader
+def _load_user(session_key: str):
+    """Resolve a login-session key from the cookie to a user, if still valid."""
+    from app.accounts.services import load_session_user
+
+    user = load_session_user(session_key, utcnow())
+    if user is not None:
+        user.session_key = session_key
+    return user
+
+
+def _security_headers(response):
+    """Add the headers every page should carry."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Same-origin keeps the Referer that Flask-WTF's HTTPS CSRF check needs.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if "Cache-Control" not in headers and session.get("_user_id"):
+        headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Login and the response headers."""
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = app.config["SESSION_PROTECTION"]
+    app.after_request(_security_headers)

@@ -1,0 +1,32 @@
+// Live updates: one Socket.IO connection per page, rooms named by the page.
+// Elements with data-live-room="cohort:ID" ask to join that room; the server checks.
+(function () {
+  "use strict";
+  if (typeof io !== "function") { return; }
+
+  var announcer = document.getElementById("live-announcer");
+  function announce(text) {
+    if (!announcer || !text) { return; }
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  var rooms = Array.prototype.map.call(
+    document.querySelectorAll("[data-live-room]"),
+    function (el) { return el.getAttribute("data-live-room"); }
+  );
+
+  var socket = io({ transports: ["websocket", "polling"] });
+  window.cohortLive = { socket: socket, announce: announce };
+
+  socket.on("connect", function () {
+    document.documentElement.setAttribute("data-live", "connected");
+    rooms.forEach(function (room) { socket.emit("join", { room: room }); });
+  });
+  socket.on("disconnect", function () {
+    document.documentElement.setAttribute("data-live", "disconnected");
+  });
+  socket.on("notification", function (payload) {
+    if (payload && payload.message) { announce(payload.message); }
+  });
+})();

@@ -1,0 +1,183 @@
+"""Shared fixtures: an app per test on SQLite, and again on PostgreSQL.
+
+Every test that uses ``app`` runs once per backend: ``[sqlite]`` on a private in-memory
+database, ``[postgresql]`` inside a transaction that is rolled back afterwards (set
+``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes its absence a failure).
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+
+from app import create_app
+from app.db import Model, get_database, get_session, make_engine
+from app.extensions import socketio
+from app.models import import_all_models
+from tests.factories import PASSWORD
+
+import_all_models()
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@dataclass
+class Backend:
+    """The database a test run uses."""
+
+    name: str
+    url: str
+    engine: Engine | None = None
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL for the second pass, or None."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request) -> Iterator[Backend]:
+    """One database backend for the whole session."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", "sqlite://")
+        return
+    url = postgres_url()
+    if url is None:
+        reason = ("PostgreSQL pass skipped: TEST_DATABASE_URL is not set "
+                  "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but " + reason)
+        pytest.skip(reason)
+    engine = make_engine(url)
+    Model.metadata.drop_all(engine)
+    Model.metadata.create_all(engine)
+    yield Backend("postgresql", url, engine)
+    Model.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_config(**overrides) -> dict:
+    """Configuration for a test application."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": "sqlite://",
+        "SCHEDULER_ENABLED": False,
+        "REALTIME_EMIT_INLINE": True,
+        "BASE_URL": "http://localhost",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,
+        "MAIL_SERVER": None,
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def config_overrides() -> dict:
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(backend: Backend, config_overrides: dict):
+    """An application with an empty database of the current backend."""
+    if backend.name == "sqlite":
+        application = create_app(test_config(**config_overrides))
+        Model.metadata.create_all(get_database(application).engine)
+        yield application
+        get_database(application).engine.dispose()
+        return
+    application = create_app(test_config(DATABASE_URL=backend.url, **config_overrides))
+    get_database(application).engine.dispose()
+    connection = backend.engine.connect()
+    outer = connection.begin()
+    get_database(application).bind_to(connection, join_transaction_mode="create_savepoint")
+    yield application
+    outer.rollback()
+    connection.close()
+
+
+@contextmanager
+def in_app(app) -> Iterator:
+    """Run service or factory code in an app context, committing at the end.
+
+    Leave the block before making client requests: requests inside an active app
+    context would share its database session.
+    """
+    with app.app_context():
+        session = get_session()
+        yield session
+        session.commit()
+
+
+@pytest.fixture
+def db(app):
+    """``with db() as session:`` — an app context and its session, committed on exit."""
+    return lambda: in_app(app)
+
+
+class Client(FlaskClient):
+    """A test client that knows how to find its CSRF token."""
+
+    def csrf_token(self, path: str = "/login") -> str:
+        """Fetch a page and return the CSRF token in its meta tag."""
+        response = self.get(path)
+        match = CSRF_META.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {path} ({response.status_code})"
+        return match.group(1)
+
+    def post_form(self, path: str, data: dict, *, token_from: str | None = None, **kwargs):
+        """POST a form with a valid CSRF token taken from ``token_from`` (default: path)."""
+        data = {"csrf_token": self.csrf_token(token_from or path), **data}
+        return self.post(path, data=data, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> Client:
+    """A browser-like client with cookies."""
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def login(app):
+    """``login(client, user)`` signs a client in through the sign-in form."""
+    def sign_in(client: Client, user, password: str = PASSWORD, remember: bool = False):
+        data = {"email": user.email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        response = client.post_form("/login", data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+    return sign_in
+
+
+@pytest.fixture
+def api_headers(client):
+    """Headers for cookie-authenticated API writes (session + X-CSRFToken)."""
+    def headers() -> dict:
+        return {"X-CSRFToken": client.csrf_token("/"), "Content-Type": "application/json"}
+    return headers
+
+
+@pytest.fixture
+def socket_client(app, client):
+    """``socket_client(auth=None)``: a Socket.IO test client sharing the HTTP cookies."""
+    clients = []
+
+    def connect(auth=None, flask_client=client):
+        sc = socketio.test_client(app, flask_test_client=flask_client, auth=auth)
+        clients.append(sc)
+        return sc
+
+    yield connect
+    for sc in clients:
+        if sc.is_connected():
+            sc.disconnect()
