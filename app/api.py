@@ -143,7 +143,9 @@ def api_user():
         from app.accounts.services import authenticate_api_token
 
         scheme, _, secret = header.partition(" ")
-        user = authenticate_api_token(secret.strip(), utcnow()) if scheme.lower() == "bearer" else None
+        user = None
+        if scheme.lower() == "bearer":
+            user = authenticate_api_token(secret.strip(), utcnow())
         if user is None:
             raise NotSignedIn("The API token is missing, revoked or expired.",
                               code="bad_token")

@@ -10,7 +10,7 @@ from app.cohorts import services as cohorts
 from app.cohorts.models import Cohort, Program
 from app.db import get_session, transaction, utcnow
 
-DEMO_PASSWORD = "cohort-demo"
+DEMO_PASSWORD = "cohort-demo"  # noqa: S105 (published demo logins)
 DEMO_PROGRAM = "Feedback that helps"
 DEMO_COHORT = "Autumn cohort"
 USERS = [

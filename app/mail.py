@@ -46,7 +46,8 @@ def queue_email(session: Session, *, to: str, subject: str, body: str,
     With a ``dedupe_key`` already used, nothing is added and None is returned.
     """
     if dedupe_key is not None:
-        existing = session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key))
+        existing = session.scalar(
+            select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key))
         if existing is not None:
             return None
     message = OutboxEmail(to_address=to, subject=subject, body_text=body,

@@ -9,7 +9,8 @@ from flask_login import current_user
 from app.sanitize import render_markdown
 
 
-def local_time(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M", zone: str | None = None) -> str:
+def local_time(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M",
+               zone: str | None = None) -> str:
     """Format a UTC time in the viewer's (or the given) time zone, naming the zone."""
     if value is None:
         return ""

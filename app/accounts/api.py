@@ -6,7 +6,16 @@ from flask import Blueprint, current_app
 from pydantic import Field
 
 from app.accounts import services
-from app.api import Page, PageQuery, ResponseSchema, Schema, check_limit, decode_cursor, endpoint, page_of
+from app.api import (
+    Page,
+    PageQuery,
+    ResponseSchema,
+    Schema,
+    check_limit,
+    decode_cursor,
+    endpoint,
+    page_of,
+)
 from app.db import utcnow
 from app.extensions import limiter
 

@@ -30,7 +30,8 @@ class ChoosePasswordForm(FlaskForm):
                              description="At least 8 characters. A short sentence works well.",
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("password", "The two passwords differ.")],
+                            validators=[DataRequired(),
+                                        EqualTo("password", "The two passwords differ.")],
                             render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Save password")
 

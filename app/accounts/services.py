@@ -25,7 +25,7 @@ COMMON_PASSWORDS = frozenset({
     "qwerty123", "iloveyou", "11111111", "abc12345", "letmein1", "welcome1",
     "passw0rd", "admin123", "changeme",
 })
-TOKEN_PREFIX = "cc_"
+TOKEN_PREFIX = "cc_"  # noqa: S105 (a prefix, not a secret)
 #: How often a session's or token's "last seen" time is written (saves a write per request).
 TOUCH_INTERVAL = timedelta(minutes=5)
 SIGN_IN_ERROR = "That e-mail and password do not match an account. Check both and try again."
@@ -105,7 +105,8 @@ def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
     query = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
     if search:
         pattern = f"%{search.strip().lower()}%"
-        query = query.where(func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
+        query = query.where(
+            func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
     return list(get_session().scalars(query))
 
 

@@ -9,7 +9,15 @@ from sqlalchemy.orm import joinedload
 from app import audit
 from app.accounts.models import User
 from app.accounts.services import check_timezone, invite_user, normalize_email
-from app.cohorts.models import ANONYMITY_POLICIES, ROLES, Cohort, Membership, Module, Program, ProgramGoal
+from app.cohorts.models import (
+    ANONYMITY_POLICIES,
+    ROLES,
+    Cohort,
+    Membership,
+    Module,
+    Program,
+    ProgramGoal,
+)
 from app.db import get_session, transaction
 from app.errors import Invalid, NotAllowed, NotFound
 
