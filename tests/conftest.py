@@ -40,6 +40,12 @@ def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
+def with_search_path(url: str, schema: str) -> str:
+    """The URL with its connections confined to one schema."""
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request) -> Iterator[Backend]:
     """One database backend for the whole session."""
@@ -53,12 +59,20 @@ def backend(request) -> Iterator[Backend]:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail("REQUIRE_POSTGRES=1 but " + reason)
         pytest.skip(reason)
-    engine = make_engine(url)
-    Model.metadata.drop_all(engine)
+    # A schema of its own per test process, so parallel runs never share tables.
+    schema = f"test_{os.getpid()}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    schema_url = with_search_path(url, schema)
+    engine = make_engine(schema_url)
     Model.metadata.create_all(engine)
-    yield Backend("postgresql", url, engine)
-    Model.metadata.drop_all(engine)
+    yield Backend("postgresql", schema_url, engine)
     engine.dispose()
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
 
 
 def test_config(**overrides) -> dict:
