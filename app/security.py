@@ -1,7 +1,7 @@
 """Sign-in wiring (Flask-Login) and the security headers of every response."""
 
 from flask import Flask, request, session
-from flask_login import AnonymousUserMixin
+from flask_login import AnonymousUserMixin, user_loaded_from_cookie
 
 from app.db import utcnow
 from app.extensions import login_manager
@@ -39,6 +39,15 @@ def _load_user(session_key: str):
     return user
 
 
+def _bind_restored_session(_app, user) -> None:
+    """Tie a session restored from the remember cookie to this browser.
+
+    Flask-Login leaves out the browser identifier here, so under "strong" protection
+    the next request would wipe the session and the remember cookie (flask-login#248).
+    """
+    session["_id"] = login_manager._session_identifier_generator()
+
+
 def _security_headers(response):
     """Add the headers every page should carry."""
     headers = response.headers
@@ -63,4 +72,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
+    user_loaded_from_cookie.connect(_bind_restored_session, app)
     app.after_request(_security_headers)

@@ -98,8 +98,9 @@ def logout():
     session_id = key.split(".", 1)[0]
     services.end_login_session(key, utcnow())
     realtime.close_room_sockets(f"session:{session_id}")
-    logout_user()
+    # Clear first: logout_user() then marks the remember cookie for deletion.
     session.clear()
+    logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
 

@@ -1,0 +1,119 @@
+"""Fixtures of the account tests: cheap password hashing, the outbox, more browsers, SMTP."""
+
+import functools
+import re
+import socket
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from app.accounts import services
+from app.mail import OutboxEmail
+from tests import factories
+
+#: scrypt with a small work factor: the same algorithm and hash format, a fraction of the time.
+FAST_METHOD = "scrypt:1024:8:1"
+LINK = re.compile(r"http://localhost(/(?:invite|reset)/[A-Za-z0-9_\-]+)")
+
+
+@functools.cache
+def _fast_hash(password: str) -> str:
+    """Hash each distinct test password once, cheaply."""
+    return generate_password_hash(password, method=FAST_METHOD)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, monkeypatch):
+    """Hash with a low scrypt cost so the suite stays fast.
+
+    A test that asks for ``real_password_hashing`` keeps the production settings.
+    """
+    if "real_password_hashing" in request.fixturenames:
+        return
+    monkeypatch.setattr(factories, "_hash", _fast_hash)
+    monkeypatch.setattr(services, "generate_password_hash",
+                        functools.partial(generate_password_hash, method=FAST_METHOD))
+    monkeypatch.setattr(services, "_DUMMY_HASH", _fast_hash("not-a-real-password"))
+
+
+@pytest.fixture
+def real_password_hashing():
+    """Keep the production password hashing for this test."""
+
+
+@pytest.fixture
+def outbox(db):
+    """``outbox(to=None)``: the queued e-mails (optionally to one address), oldest first."""
+    def read(to: str | None = None) -> list[OutboxEmail]:
+        with db() as session:
+            query = select(OutboxEmail).order_by(OutboxEmail.id)
+            if to is not None:
+                query = query.where(OutboxEmail.to_address == to)
+            return list(session.scalars(query))
+    return read
+
+
+@pytest.fixture
+def link_for(outbox):
+    """``link_for(email)``: the path of the newest invitation or reset link sent to it."""
+    def find(email: str) -> str:
+        messages = outbox(email)
+        assert messages, f"no e-mail to {email}"
+        match = LINK.search(messages[-1].body_text)
+        assert match, messages[-1].body_text
+        return match.group(1)
+    return find
+
+
+@pytest.fixture
+def new_client(app, client):
+    """``new_client()``: another browser with its own cookies (and the CSRF helpers)."""
+    return app.test_client
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class CollectingHandler:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        """Store the envelope and accept it."""
+        self.messages.append(envelope)
+        self.received.set()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """A free port for a local SMTP server."""
+    return free_port()
+
+
+@pytest.fixture
+def smtp_server(smtp_port):
+    """``smtp_server()`` starts a real SMTP server on 127.0.0.1:smtp_port; returns its handler."""
+    from aiosmtpd.controller import Controller
+
+    controllers = []
+
+    def start() -> CollectingHandler:
+        handler = CollectingHandler()
+        controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+        controller.start()
+        controllers.append(controller)
+        return handler
+
+    yield start
+    for controller in controllers:
+        controller.stop()
