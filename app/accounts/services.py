@@ -103,10 +103,11 @@ def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
     if not actor.is_admin:
         raise NotAllowed()
     query = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
-    if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
+    term = search.strip().lower()
+    if term:
+        # autoescape: a "%" or "_" typed in the search box is a character, not a wildcard.
+        query = query.where(func.lower(User.email).contains(term, autoescape=True)
+                            | func.lower(User.name).contains(term, autoescape=True))
     return list(get_session().scalars(query))
 
 
