@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit
@@ -28,6 +28,7 @@ COMMON_PASSWORDS = frozenset({
 TOKEN_PREFIX = "cc_"  # noqa: S105 (a prefix, not a secret)
 #: How often a session's or token's "last seen" time is written (saves a write per request).
 TOUCH_INTERVAL = timedelta(minutes=5)
+LINK_INVALID = "This link has expired or was already used. Ask for a new one."
 SIGN_IN_ERROR = "That e-mail and password do not match an account. Check both and try again."
 # Compared against when no account matches, so a miss costs the same time as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -292,9 +293,19 @@ def get_usable_link(secret: str, purpose: str, now: datetime) -> AccountLink:
                                   AccountLink.purpose == purpose)
     )
     if link is None or not link.is_usable(now) or link.user.is_disabled:
-        raise NotFound("This link has expired or was already used. Ask for a new one.",
-                       code="link_invalid")
+        raise NotFound(LINK_INVALID, code="link_invalid")
     return link
+
+
+def _use_link(link: AccountLink, now: datetime) -> None:
+    """Mark a link used, atomically: of two concurrent uses, the second gets NotFound."""
+    result = get_session().execute(
+        update(AccountLink)
+        .where(AccountLink.id == link.id, AccountLink.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:
+        raise NotFound(LINK_INVALID, code="link_invalid")
 
 
 def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -> User:
@@ -313,7 +324,7 @@ def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -
         raise Invalid(fields=errors)
     with transaction() as session:
         user = link.user
-        link.used_at = now
+        _use_link(link, now)
         user.name = name
         user.password_hash = generate_password_hash(password)
         audit.record(session, user.id, "user.invitation_accepted", target_type="user",
@@ -356,7 +367,7 @@ def reset_password(secret: str, *, password: str, now: datetime) -> User:
     check_password_rules(password)
     with transaction() as session:
         user = link.user
-        link.used_at = now
+        _use_link(link, now)
         user.password_hash = generate_password_hash(password)
         _revoke_sessions(user, now)
         audit.record(session, user.id, "user.password_reset", target_type="user",

@@ -153,7 +153,7 @@ def test_change_password_needs_the_current_one(app, db):
             services.change_password(user, current_password="not it", new_password=NEW_PASSWORD,
                                      user_agent="", now=now, lifetime=HOUR)
     assert set(caught.value.fields) == {"current_password"}
-    with db() as session:
+    with db():
         assert services.authenticate(user.email, PASSWORD).id == user.id
 
 
@@ -202,7 +202,7 @@ def test_a_64_character_password_is_accepted(app, db):
         user = create_user(session)
         services.change_password(user, current_password=PASSWORD, new_password=long_password,
                                  user_agent="", now=utcnow(), lifetime=HOUR)
-    with db() as session:
+    with db():
         assert services.authenticate(user.email, long_password).id == user.id
 
 
@@ -294,7 +294,7 @@ def test_only_admins_change_site_roles(app, db):
 def test_admins_cannot_demote_or_disable_themselves(app, db, change):
     with db() as session:
         admin = create_user(session, is_admin=True)
-    with db() as session:
+    with db():
         with pytest.raises(Invalid) as caught:
             services.set_site_roles(admin, admin.id, now=utcnow(), **change)
         assert caught.value.code == "self_demotion"
