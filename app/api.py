@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -24,6 +24,8 @@ from app.errors import HTTP_CODES, BadRequest, Invalid, NotSignedIn
 from app.extensions import csrf
 
 API_PREFIX = "/api/v1"
+#: The largest value of an INTEGER primary key (PostgreSQL's int4).
+MAX_ID = 2**31 - 1
 T = TypeVar("T")
 
 
@@ -98,7 +100,9 @@ def decode_cursor(cursor: str | None) -> int:
     except (ValueError, KeyError, TypeError, binascii.Error) as error:
         raise BadRequest("The cursor is not valid; start again without it.",
                          code="bad_cursor") from error
-    if not isinstance(after, int) or after < 0:
+    # ``true`` is an int to Python but no id; ids are 32-bit INTEGER columns, and a larger
+    # number would make PostgreSQL fail the query instead of returning an empty page.
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID:
         raise BadRequest("The cursor is not valid; start again without it.", code="bad_cursor")
     return after
 
@@ -172,10 +176,14 @@ def _parse(schema: type[BaseModel] | None, source: str) -> BaseModel | None:
             raise BadRequest("The body is not valid JSON.", code="malformed_json")
         if not isinstance(data, dict):
             raise BadRequest("The body must be a JSON object.", code="malformed_json")
-    else:
-        data = request.args.to_dict()
+        try:
+            # Strict: JSON types must match the document (no "yes" for true, "5" for 5).
+            return schema.model_validate_json(request.get_data(), strict=True)
+        except ValidationError as error:
+            raise Invalid(fields=_field_errors(error)) from error
     try:
-        return schema.model_validate(data)
+        # Query strings carry only text, so numbers there are read leniently.
+        return schema.model_validate(request.args.to_dict())
     except ValidationError as error:
         raise Invalid(fields=_field_errors(error)) from error
 
@@ -200,9 +208,12 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
             if query is not None:
                 kwargs["query"] = _parse(query, "query")
             result = view(**kwargs)
-            if response is None or not isinstance(result, dict | BaseModel):
-                return result if result is not None else ("", status)
-            model = result if isinstance(result, BaseModel) else response.model_validate(result)
+            if result is None:
+                return "", status
+            if response is None or isinstance(result, Response | str | tuple):
+                return result
+            # Dicts, other schemas and ORM objects alike are shaped by the response schema.
+            model = result if isinstance(result, response) else response.model_validate(result)
             return jsonify(model.model_dump(mode="json")), status
 
         wrapper._api_spec = EndpointSpec(
@@ -302,6 +313,10 @@ def build_openapi(app: Flask) -> dict:
         codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body or spec.query:
             codes |= {400, 422}
+        if spec.body:
+            codes.add(413)
+        if spec.auth and spec.method not in ("GET", "HEAD", "OPTIONS"):
+            codes.add(400)  # a session-cookie write without a valid X-CSRFToken
         for code in sorted(codes):
             operation["responses"][str(code)] = {
                 "description": HTTP_CODES.get(code, "error"),

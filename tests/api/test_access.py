@@ -1,0 +1,153 @@
+"""AUTH-1: nobody reads across cohorts; invisible and absent look the same (404).
+
+Two cohorts, A and B, of different programs and owners. Each role is asked for cohort A,
+A's program and A's page, through a bearer token and through the session cookie.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.api.conftest import bearer, token_for
+from tests.factories import add_member, create_cohort, create_program, create_user
+
+#: role → (GET /api/v1/cohorts/{A}, GET /api/v1/programs/{A's program}, GET /cohorts/{A})
+MATRIX = {
+    "learner_a": (200, 404, 200),
+    "facilitator_a": (200, 404, 200),
+    "learner_b": (404, 404, 404),
+    "facilitator_b": (404, 404, 404),
+    "owner_a": (200, 200, 200),
+    "owner_b": (404, 404, 404),
+    "admin": (404, 404, 404),
+}
+MY_ROLE = {"learner_a": "learner", "facilitator_a": "facilitator", "owner_a": "owner"}
+#: Routes taking an object id, and the test that checks them across owners.
+ID_ROUTES = {
+    "/api/v1/cohorts/<int:cohort_id>": "the matrix above",
+    "/api/v1/programs/<int:program_id>": "the matrix above",
+    "/cohorts/<int:cohort_id>": "the matrix above",
+    "/api/v1/tokens/<int:token_id>":
+        "test_accounts_api.py::test_someone_elses_token_is_not_found_and_keeps_working",
+    "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
+    "/admin/users/<int:user_id>/roles": "tests/accounts (site admins only)",
+}
+
+
+@dataclass
+class World:
+    """The two cohorts and everyone around them."""
+
+    cohort_a: int
+    program_a: int
+    cohort_a_name: str
+    cohort_b: int
+    people: dict
+    tokens: dict
+
+
+@pytest.fixture
+def world(db) -> World:
+    """Cohorts A and B with a learner, a facilitator and an owner each, and a site admin."""
+    with db() as session:
+        owner_a = create_user(session, can_own_programs=True)
+        owner_b = create_user(session, can_own_programs=True)
+        cohort_a = create_cohort(session, program=create_program(session, owner=owner_a),
+                                 name="Cohort Alpha")
+        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b),
+                                 name="Cohort Beta")
+        people = {"owner_a": owner_a, "owner_b": owner_b,
+                  "admin": create_user(session, is_admin=True, can_own_programs=True)}
+        for cohort, suffix in ((cohort_a, "a"), (cohort_b, "b")):
+            for role in ("learner", "facilitator"):
+                people[f"{role}_{suffix}"] = add_member(session, cohort, role=role).user
+        tokens = {name: token_for(session, user) for name, user in people.items()}
+        return World(cohort_a=cohort_a.id, program_a=cohort_a.program_id,
+                     cohort_a_name=cohort_a.name, cohort_b=cohort_b.id,
+                     people=people, tokens=tokens)
+
+
+def _api_paths(world: World) -> tuple[str, str]:
+    """The API addresses of cohort A and of its program."""
+    return f"/api/v1/cohorts/{world.cohort_a}", f"/api/v1/programs/{world.program_a}"
+
+
+def test_every_route_with_an_object_id_is_checked_across_owners(app):
+    """A new route with an id must join the matrix (or name the test that covers it)."""
+    routes = {rule.rule for rule in app.url_map.iter_rules() if "<int:" in rule.rule}
+    assert routes - set(ID_ROUTES) == set(), "add these routes to the access matrix"
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_api_access_with_a_bearer_token(call, client, world, role):
+    cohort_path, program_path = _api_paths(world)
+    headers = bearer(world.tokens[role])
+    expected_cohort, expected_program, _ = MATRIX[role]
+    cohort = call(client, "GET", cohort_path, headers=headers)
+    program = call(client, "GET", program_path, headers=headers)
+    assert (cohort.status_code, program.status_code) == (expected_cohort, expected_program)
+    if expected_cohort == 200:
+        assert cohort.get_json()["id"] == world.cohort_a
+        assert cohort.get_json()["my_role"] == MY_ROLE[role]
+    if expected_program == 200:
+        assert program.get_json()["id"] == world.program_a
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_api_and_page_access_with_the_session_cookie(call, client, login, world, role):
+    login(client, world.people[role])
+    cohort_path, program_path = _api_paths(world)
+    expected_cohort, expected_program, expected_page = MATRIX[role]
+    assert call(client, "GET", cohort_path).status_code == expected_cohort
+    assert call(client, "GET", program_path).status_code == expected_program
+    page = client.get(f"/cohorts/{world.cohort_a}")
+    assert page.status_code == expected_page
+    assert page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    if expected_page == 200:
+        assert world.cohort_a_name in text
+    else:
+        assert world.cohort_a_name not in text
+
+
+@pytest.mark.parametrize("role", [r for r, codes in MATRIX.items() if codes[0] == 404])
+def test_an_invisible_cohort_looks_exactly_like_a_missing_one(call, client, world, role):
+    headers = bearer(world.tokens[role])
+    hidden = call(client, "GET", f"/api/v1/cohorts/{world.cohort_a}", headers=headers)
+    missing = call(client, "GET", "/api/v1/cohorts/987654", headers=headers)
+    assert hidden.get_json() == missing.get_json()
+    hidden_program = call(client, "GET", f"/api/v1/programs/{world.program_a}", headers=headers)
+    missing_program = call(client, "GET", "/api/v1/programs/987654", headers=headers)
+    assert hidden_program.get_json() == missing_program.get_json()
+
+
+def test_members_of_b_still_reach_their_own_cohort(call, client, world):
+    for role in ("learner_b", "facilitator_b", "owner_b"):
+        response = call(client, "GET", f"/api/v1/cohorts/{world.cohort_b}",
+                        headers=bearer(world.tokens[role]))
+        assert response.status_code == 200, role
+
+
+def test_anonymous_callers_get_401_from_the_api_and_a_redirect_from_the_page(call, client,
+                                                                              world):
+    cohort_path, program_path = _api_paths(world)
+    for path in (cohort_path, program_path):
+        response = call(client, "GET", path)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "not_signed_in"
+    page = client.get(f"/cohorts/{world.cohort_a}")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login")
+
+
+def test_only_staff_see_the_roster_on_the_page(client, login, world):
+    learner_b_email = world.people["learner_b"].email
+    facilitator_email = world.people["facilitator_a"].email
+    login(client, world.people["learner_a"])
+    page = client.get(f"/cohorts/{world.cohort_a}").get_data(as_text=True)
+    assert facilitator_email not in page
+    client.post_form("/logout", {}, token_from="/")
+    login(client, world.people["facilitator_a"])
+    page = client.get(f"/cohorts/{world.cohort_a}").get_data(as_text=True)
+    assert world.people["learner_a"].email in page
+    assert learner_b_email not in page

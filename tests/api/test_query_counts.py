@@ -1,0 +1,123 @@
+"""A page costs a fixed number of SQL statements, however many cohorts and members it shows."""
+
+import pytest
+
+from app.cohorts.models import ProgramGoal
+from tests.api.conftest import bearer, token_for
+from tests.factories import (
+    add_member,
+    create_cohort,
+    create_module,
+    create_program,
+    create_user,
+)
+
+MEMBERS_PER_COHORT = 20
+
+
+def _build(session, role: str, cohorts: int):
+    """A user holding ``role`` in ``cohorts`` cohorts of 20 members each (owners: across
+    several programs)."""
+    user = create_user(session, can_own_programs=role == "owner")
+    programs = ([create_program(session, owner=user) for _ in range(min(cohorts, 3))]
+                if role == "owner" else [])
+    for n in range(cohorts):
+        program = programs[n % len(programs)] if programs else None
+        cohort = create_cohort(session, program=program)
+        if role != "owner":
+            add_member(session, cohort, user, role=role)
+        while len(cohort.memberships) < MEMBERS_PER_COHORT:
+            add_member(session, cohort, create_user(session, password=None),
+                       role="facilitator" if len(cohort.memberships) == 1 else "learner")
+            session.refresh(cohort, ["memberships"])
+    return user
+
+
+def _statements(query_counter, request) -> tuple[int, object]:
+    """Warm up once (first-use writes), then count the statements of one more request."""
+    request()
+    with query_counter.counting():
+        response = request()
+    return query_counter.count, response
+
+
+@pytest.mark.parametrize("role", ["learner", "facilitator", "owner"])
+def test_the_home_page_costs_the_same_for_1_or_10_cohorts(app, db, client, login,
+                                                           query_counter, role):
+    with db() as session:
+        small = _build(session, role, 1)
+        large = _build(session, role, 10)
+    counts = {}
+    for label, user in (("1 cohort", small), ("10 cohorts", large)):
+        browser = app.test_client()
+        login(browser, user)
+        counts[label], response = _statements(query_counter, lambda b=browser: b.get("/"))
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count('href="/cohorts/') == int(label.split()[0])
+    assert counts["1 cohort"] == counts["10 cohorts"], (role, counts, query_counter.statements)
+
+
+def test_me_costs_the_same_for_1_or_10_cohorts(call, client, db, query_counter):
+    with db() as session:
+        small = token_for(session, _build(session, "learner", 1))
+        large = token_for(session, _build(session, "facilitator", 10))
+    counts = {}
+    for label, secret in (("1 cohort", small), ("10 cohorts", large)):
+        counts[label], response = _statements(
+            query_counter, lambda s=secret: call(client, "GET", "/api/v1/me", headers=bearer(s)))
+        assert len(response.get_json()["cohorts"]) == int(label.split()[0])
+    assert counts["1 cohort"] == counts["10 cohorts"], (counts, query_counter.statements)
+
+
+def test_the_counter_sees_the_statements_of_a_request(app, db, client, login, query_counter):
+    """Guards the guard: a counter that counted nothing would make the tests above vacuous."""
+    with db() as session:
+        user = create_user(session)
+    login(client, user)
+    with query_counter.counting():
+        client.get("/")
+    assert query_counter.count >= 2
+    assert any("memberships" in statement for statement in query_counter.statements)
+
+
+def test_the_cohort_page_and_its_roster_cost_the_same_for_5_or_40_members(app, db, client, login,
+                                                                         query_counter):
+    with db() as session:
+        facilitator = create_user(session)
+        cohorts = {}
+        for size in (5, 40):
+            cohort = create_cohort(session)
+            add_member(session, cohort, facilitator, role="facilitator")
+            for _ in range(size - 1):
+                add_member(session, cohort, create_user(session, password=None))
+            cohorts[size] = cohort.id
+    browser = app.test_client()
+    login(browser, facilitator)
+    counts = {}
+    for size, cohort_id in cohorts.items():
+        counts[size], response = _statements(
+            query_counter, lambda c=cohort_id: browser.get(f"/cohorts/{c}"))
+        assert response.get_data(as_text=True).count("<tr><td>") == size
+    assert counts[5] == counts[40], (counts, query_counter.statements)
+
+
+def test_a_program_costs_the_same_with_1_or_10_modules_and_goals(call, client, db,
+                                                                query_counter):
+    with db() as session:
+        owner = create_user(session, can_own_programs=True)
+        programs = {}
+        for size in (1, 10):
+            program = create_program(session, owner=owner)
+            program.goals = [ProgramGoal(position=i, text=f"Goal {i}") for i in range(size)]
+            for _ in range(size):
+                create_module(session, program)
+            programs[size] = program.id
+        headers = bearer(token_for(session, owner))
+    counts = {}
+    for size, program_id in programs.items():
+        counts[size], response = _statements(
+            query_counter,
+            lambda p=program_id: call(client, "GET", f"/api/v1/programs/{p}", headers=headers))
+        body = response.get_json()
+        assert (len(body["modules"]), len(body["goals"])) == (size, size)
+    assert counts[1] == counts[10], (counts, query_counter.statements)
