@@ -1,0 +1,164 @@
+"""The command line: ``flask users create``, ``flask users token`` and ``flask demo seed``."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import ApiToken, User
+from app.accounts.services import authenticate
+from app.cohorts.models import Cohort, Membership, Module, Program, ProgramGoal
+from app.demo import DEMO_COHORT, DEMO_PASSWORD, DEMO_PROGRAM
+from app.errors import Invalid
+from tests.factories import create_user
+
+PASSPHRASE = "a long passphrase"
+DEMO_LOGINS = {
+    "admin@demo.test": "site admin",
+    "owner@demo.test": "program owner",
+    "facilitator@demo.test": "facilitator",
+    **{f"learner{n}@demo.test": "learner" for n in range(1, 9)},
+}
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the test application."""
+    return app.test_cli_runner()
+
+
+def _counts(db) -> dict[str, int]:
+    """Rows of the tables the demo fills."""
+    with db() as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (User, Program, ProgramGoal, Module, Cohort, Membership)}
+
+
+# --- flask users create -------------------------------------------------------------------------
+
+def test_users_create_makes_an_account_that_can_sign_in(runner, db):
+    result = runner.invoke(args=["users", "create", "Ann@Example.com", "--name", "Ann",
+                                 "--password", PASSPHRASE, "--owner"])
+    assert result.exit_code == 0, result.output
+    assert "Created user" in result.output and "<ann@example.com>" in result.output
+    with db():
+        user = authenticate("ann@example.com", PASSPHRASE)
+        assert (user.name, user.can_own_programs, user.is_admin) == ("Ann", True, False)
+
+
+def test_users_create_can_make_a_site_admin(runner, db):
+    result = runner.invoke(args=["users", "create", "root@example.com", "--name", "Root",
+                                 "--password", PASSPHRASE, "--admin"])
+    assert result.exit_code == 0, result.output
+    with db():
+        user = authenticate("root@example.com", PASSPHRASE)
+        assert (user.is_admin, user.can_own_programs) == (True, False)
+
+
+def test_users_create_asks_for_the_password_twice_when_omitted(runner, db):
+    result = runner.invoke(args=["users", "create", "bo@example.com", "--name", "Bo"],
+                           input=f"{PASSPHRASE}\n{PASSPHRASE}\n")
+    assert result.exit_code == 0, result.output
+    assert PASSPHRASE not in result.output
+    with db():
+        assert authenticate("bo@example.com", PASSPHRASE).name == "Bo"
+
+
+@pytest.mark.parametrize("args,problem", [
+    (["not-an-email", "--name", "X", "--password", PASSPHRASE], "email"),
+    (["x@example.com", "--name", "X", "--password", "short"], "password"),
+    (["x@example.com", "--name", "   ", "--password", PASSPHRASE], "name"),
+])
+def test_users_create_explains_bad_input_and_creates_nothing(runner, db, args, problem):
+    result = runner.invoke(args=["users", "create", *args])
+    assert result.exit_code == 1
+    assert f"{problem}:" in result.output
+    assert "Traceback" not in result.output
+    assert _counts(db)["users"] == 0
+
+
+def test_users_create_refuses_a_taken_email(runner, db):
+    with db() as session:
+        create_user(session, email="taken@example.com")
+    result = runner.invoke(args=["users", "create", "TAKEN@example.com", "--name", "T",
+                                 "--password", PASSPHRASE])
+    assert result.exit_code == 1
+    assert "email:" in result.output
+    assert _counts(db)["users"] == 1
+
+
+# --- flask users token ---------------------------------------------------------------------------
+
+def test_users_token_prints_a_token_that_works(runner, app, db):
+    with db() as session:
+        user = create_user(session, email="bot@example.com")
+    result = runner.invoke(args=["users", "token", "BOT@example.com", "--name", "HR sync"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    assert secret.startswith("cc_") and "\n" not in secret
+    with db() as session:
+        token = session.scalar(select(ApiToken))
+        assert (token.user_id, token.name) == (user.id, "HR sync")
+        assert token.token_hash != secret
+    response = app.test_client().get("/api/v1/me",
+                                     headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+    assert response.get_json()["email"] == "bot@example.com"
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "disabled@example.com"])
+def test_users_token_refuses_unknown_and_disabled_accounts(runner, db, email):
+    with db() as session:
+        create_user(session, email="disabled@example.com", is_disabled=True)
+    result = runner.invoke(args=["users", "token", email])
+    assert result.exit_code == 1
+    assert f"No active account for {email}" in result.output
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+# --- flask demo seed ------------------------------------------------------------------------------
+
+def test_demo_seed_creates_the_demo_and_prints_the_logins(runner, db):
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert DEMO_PASSWORD in result.output
+    for email, role in DEMO_LOGINS.items():
+        assert email in result.output, email
+        assert role in result.output
+    assert _counts(db) == {"users": 11, "programs": 1, "program_goals": 3, "modules": 3,
+                           "cohorts": 1, "memberships": 9}
+
+
+def test_demo_seed_twice_changes_nothing(runner, db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    first = _counts(db)
+    second_run = runner.invoke(args=["demo", "seed"])
+    assert second_run.exit_code == 0, second_run.output
+    assert _counts(db) == first
+
+
+def test_every_demo_login_works_with_the_demo_password(runner, db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        for email in DEMO_LOGINS:
+            assert authenticate(email, DEMO_PASSWORD).email == email
+        with pytest.raises(Invalid):
+            authenticate("learner1@demo.test", "not-the-demo-password")
+        cohort = session.scalar(select(Cohort).where(Cohort.name == DEMO_COHORT))
+        assert cohort.program.title == DEMO_PROGRAM
+        assert cohort.program.owner.email == "owner@demo.test"
+        roles = {m.user.email: m.role for m in cohort.memberships}
+        assert roles == {email: role for email, role in DEMO_LOGINS.items()
+                         if role in ("learner", "facilitator")}
+        admin = session.scalar(select(User).where(User.email == "admin@demo.test"))
+        assert admin.is_admin and not admin.can_own_programs
+
+
+def test_demo_seed_fills_in_what_is_missing(runner, db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    full = _counts(db)
+    with db() as session:
+        learner = session.scalar(select(User).where(User.email == "learner8@demo.test"))
+        session.delete(session.scalar(select(Membership).where(Membership.user_id == learner.id)))
+    assert _counts(db)["memberships"] == full["memberships"] - 1
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    assert _counts(db) == full
