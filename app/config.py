@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,16 +17,24 @@ def _flag(value: str | None, default: bool) -> bool:
 
 
 def _dev_secret_key(instance_path: Path) -> str:
-    """Return the development secret key, generating and keeping it on first use."""
+    """Return the development secret key, generating and keeping it on first use.
+
+    The key is written to a private temporary file and linked into place, so processes
+    starting together agree on one key and none reads a half-written file.
+    """
     key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.link(temp, key_file)
+        except FileExistsError:
+            pass  # another process got there first: use its key
+        finally:
+            os.unlink(temp)
+    return key_file.read_text().strip()
 
 
 class ConfigError(RuntimeError):
