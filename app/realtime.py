@@ -15,6 +15,7 @@ from flask_socketio import Namespace, join_room, leave_room
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.config import ConfigError
 from app.db import get_session, utcnow
 from app.extensions import socketio
 
@@ -120,19 +121,27 @@ class RootNamespace(Namespace):
     """The one Socket.IO namespace: authenticated connect, authorised join and leave."""
 
     def on_connect(self, auth=None):
-        """Refuse clients that are not signed in; put others in their own user room."""
-        from app.accounts.services import authenticate_api_token
+        """Refuse clients that are not signed in; put others in their own user room.
+
+        Sockets also join the room of what signed them in (``session:ID`` or
+        ``token:ID``), so signing out or revoking the token closes them.
+        """
+        from app.accounts.services import get_valid_api_token
 
         user = current_user._get_current_object() if current_user.is_authenticated else None
-        if user is None and isinstance(auth, dict) and isinstance(auth.get("token"), str):
-            user = authenticate_api_token(auth["token"], utcnow())
-            if user is not None:
-                session["socket_token"] = auth["token"]
-        if user is None:
+        if user is not None:
+            credential_room = f"session:{user.session_key.split('.', 1)[0]}"
+        elif isinstance(auth, dict):
+            token = get_valid_api_token(auth.get("token"), utcnow())
+            if token is None:
+                raise ConnectionRefusedError("not_signed_in")
+            user = token.user
+            session["socket_token"] = auth["token"]
+            credential_room = f"token:{token.id}"
+        else:
             raise ConnectionRefusedError("not_signed_in")
         join_room(f"user:{user.id}")
-        if user.session_key:
-            join_room(f"session:{user.session_key.split('.', 1)[0]}")
+        join_room(credential_room)
         log.debug("socket %s connected for user %s", request.sid, user.id)
 
     def on_join(self, data):
@@ -141,9 +150,11 @@ class RootNamespace(Namespace):
         if user is None:
             return {"ok": False, "error": "not_signed_in"}
         room = data.get("room") if isinstance(data, dict) else None
-        kind, _, raw_id = (room or "").partition(":")
+        kind, _, raw_id = room.partition(":") if isinstance(room, str) else ("", "", "")
         authorise = ROOM_AUTHORISERS.get(kind)
-        if authorise is None or not raw_id.isdigit() or len(raw_id) > 12:
+        # isascii: "²" and other Unicode digits pass isdigit() but not int().
+        if authorise is None or not (raw_id.isascii() and raw_id.isdigit()) \
+                or len(raw_id) > 12:
             return {"ok": False, "error": "not_found"}
         if not authorise(user, int(raw_id)):
             return {"ok": False, "error": "not_found"}
@@ -158,14 +169,29 @@ class RootNamespace(Namespace):
         return {"ok": True}
 
 
+def allowed_origins(config) -> str | list[str] | None:
+    """The origins allowed to open a socket; None means this site's own origin only.
+
+    "*", ["*"] and [] all switch engine.io's origin check off, which would let any web
+    page open a socket with a visitor's cookies (RT-5), so they are refused.
+    """
+    origins = config.get("SOCKETIO_ALLOWED_ORIGINS")
+    if origins is None:
+        return None
+    listed = [origins] if isinstance(origins, str) else list(origins)
+    if not listed or "*" in listed:
+        raise ConfigError("SOCKETIO_ALLOWED_ORIGINS must name origins, e.g. "
+                          "['https://learn.example.org']; '*' and [] are not allowed.")
+    return listed
+
+
 def init_app(app) -> None:
     """Bind Socket.IO to the app: threading mode, same-origin only, Redis queue if set."""
     socketio.init_app(
         app,
         async_mode="threading",
         message_queue=app.config.get("REDIS_URL"),
-        # None keeps engine.io's same-origin check; "*" or [] would switch it off.
-        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
+        cors_allowed_origins=allowed_origins(app.config),
         max_http_buffer_size=100_000,
         logger=False,
         engineio_logger=False,

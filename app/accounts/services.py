@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import audit
+from app import audit, realtime
 from app.accounts.models import AccountLink, ApiToken, LoginSession, User
 from app.db import get_session, transaction
 from app.errors import Invalid, NotAllowed, NotFound
@@ -174,7 +174,7 @@ def load_session_user(session_key: str, now: datetime) -> User | None:
 
 
 def end_login_session(session_key: str, now: datetime) -> None:
-    """Revoke one login session (sign out): its cookies stop working everywhere."""
+    """Revoke one login session (sign out): its cookies and live sockets stop working."""
     if not session_key or "." not in session_key:
         return
     _, secret = session_key.split(".", 1)
@@ -182,18 +182,24 @@ def end_login_session(session_key: str, now: datetime) -> None:
         row = session.scalar(
             select(LoginSession).where(LoginSession.token_hash == hash_secret(secret))
         )
-        if row is not None and row.revoked_at is None:
-            row.revoked_at = now
+        if row is not None:
+            if row.revoked_at is None:
+                row.revoked_at = now
+            realtime.close_room_sockets(f"session:{row.id}")
 
 
 def _revoke_sessions(user: User, now: datetime) -> None:
-    """Revoke every open login session of the user (within the caller's transaction)."""
+    """Revoke every open login session of the user (within the caller's transaction).
+
+    Their live sockets close once the transaction commits.
+    """
     rows = get_session().scalars(
         select(LoginSession).where(LoginSession.user_id == user.id,
                                    LoginSession.revoked_at.is_(None))
     )
     for row in rows:
         row.revoked_at = now
+    realtime.close_room_sockets(f"user:{user.id}")
 
 
 # --- profile and password ---------------------------------------------------------------------
@@ -400,9 +406,9 @@ def issue_api_token_for_credentials(email: str, password: str, *, name: str,
     return issue_api_token(user, name=name, now=now)
 
 
-def authenticate_api_token(secret: str, now: datetime) -> User | None:
-    """Return the user of a valid API token, recording when it was last used."""
-    if not secret or not secret.startswith(TOKEN_PREFIX):
+def get_valid_api_token(secret: str, now: datetime) -> ApiToken | None:
+    """Return the valid API token for a secret, recording when it was last used."""
+    if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX):
         return None
     token = get_session().scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
     if token is None or not token.is_valid(now) or token.user.is_disabled:
@@ -410,7 +416,13 @@ def authenticate_api_token(secret: str, now: datetime) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
         with transaction():
             token.last_used_at = now
-    return token.user
+    return token
+
+
+def authenticate_api_token(secret: str, now: datetime) -> User | None:
+    """Return the user of a valid API token, recording when it was last used."""
+    token = get_valid_api_token(secret, now)
+    return token.user if token is not None else None
 
 
 def list_api_tokens(user: User) -> list[ApiToken]:
@@ -430,6 +442,7 @@ def revoke_api_token(user: User, token_id: int, *, now: datetime) -> None:
             token.revoked_at = now
             audit.record(session, user.id, "token.revoked", target_type="api_token",
                          target_id=token.id)
+        realtime.close_room_sockets(f"token:{token.id}")
 
 
 # --- site administration ------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app import realtime
 from app.accounts import forms, services
 from app.db import utcnow
 from app.errors import Invalid, NotFound
@@ -94,10 +93,7 @@ def login():
 @login_required
 def logout():
     """Sign out: this browser's session ends on the server too."""
-    key = current_user.session_key
-    session_id = key.split(".", 1)[0]
-    services.end_login_session(key, utcnow())
-    realtime.close_room_sockets(f"session:{session_id}")
+    services.end_login_session(current_user.session_key, utcnow())
     # Clear first: logout_user() then marks the remember cookie for deletion.
     session.clear()
     logout_user()
@@ -193,7 +189,6 @@ def settings():
             _apply_errors(password, error)
             status = 422
         else:
-            realtime.close_room_sockets(f"user:{user.id}")
             _start_browser_session(start, remember=False)
             flash("Password changed. Every other device has been signed out.", "success")
             return redirect(url_for("accounts.settings"))
@@ -296,7 +291,5 @@ def admin_set_roles(user_id: int):
     except NotFound:
         abort(404)
     else:
-        if user.is_disabled:
-            realtime.close_room_sockets(f"user:{user.id}")
         flash(f"Saved rights of {user.email}.", "success")
     return redirect(url_for("accounts.admin_users", q=request.args.get("q", "")))
