@@ -103,7 +103,10 @@ def deliver_pending(session: Session, config: dict, now: datetime, limit: int = 
             else:
                 log.info("e-mail (no MAIL_SERVER set) to %s: %s\n%s",
                          row.to_address, row.subject, row.body_text)
-        except (OSError, smtplib.SMTPException) as error:
+        # Any failure (SMTP, network, a header the message cannot carry) only defers this
+        # row: an exception escaping here would undo the whole batch's sent marks, and
+        # the messages already delivered would go out again on the next run.
+        except Exception as error:
             row.attempts += 1
             row.last_error = str(error)[:500]
             row.next_attempt_at = now + timedelta(minutes=2 ** row.attempts)
