@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 _PENDING = "realtime_pending"
 
+#: The largest id a room can name (ids are INTEGER columns).
+MAX_ID = 2**31 - 1
 #: Room kind -> function(user, object_id) -> bool, registered by features.
 ROOM_AUTHORISERS: dict[str, Callable] = {}
 
@@ -152,9 +154,10 @@ class RootNamespace(Namespace):
         room = data.get("room") if isinstance(data, dict) else None
         kind, _, raw_id = room.partition(":") if isinstance(room, str) else ("", "", "")
         authorise = ROOM_AUTHORISERS.get(kind)
-        # isascii: "²" and other Unicode digits pass isdigit() but not int().
+        # isascii: "²" and other Unicode digits pass isdigit() but not int(). Ids are
+        # 32-bit INTEGER columns; PostgreSQL fails a query on a larger number.
         if authorise is None or not (raw_id.isascii() and raw_id.isdigit()) \
-                or len(raw_id) > 12:
+                or len(raw_id) > 10 or int(raw_id) > MAX_ID:
             return {"ok": False, "error": "not_found"}
         if not authorise(user, int(raw_id)):
             return {"ok": False, "error": "not_found"}

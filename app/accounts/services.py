@@ -266,11 +266,12 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
 
     Returns the user and whether an invitation was sent. ``context`` is a sentence for the
     e-mail, e.g. which cohort the person was added to. Callers check who may invite.
+    A disabled account gets no invitation (its link would not work).
     """
     email = normalize_email(email)
     with transaction() as session:
         user = get_user_by_email(email)
-        if user is not None and user.has_password:
+        if user is not None and (user.has_password or user.is_disabled):
             return user, False
         if user is None:
             user = User(email=email, name="", created_at=now)

@@ -3,8 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts import services
 from app.accounts.models import User
 from app.audit import AuditEntry
+from app.db import utcnow
 from tests.factories import PASSWORD, create_user
 
 
@@ -169,3 +171,30 @@ def test_the_list_shows_each_status(app, db, as_admin):
         create_user(session, email="invited@example.com", password=None)
     page = as_admin.get("/admin/users").get_data(as_text=True)
     assert ">disabled<" in page and ">invited<" in page and ">active<" in page
+
+
+# --- the same through the API ----------------------------------------------------------------
+
+def test_the_api_user_list_pages_with_a_cursor(app, db, client, admin):
+    with db() as session:
+        users = [create_user(session, email=f"api{n}@example.com") for n in range(3)]
+        _, secret = services.issue_api_token(admin, name="", now=utcnow())
+    headers = {"Authorization": f"Bearer {secret}"}
+    first = client.get("/api/v1/users?limit=2", headers=headers).get_json()
+    assert [item["email"] for item in first["items"]] == ["admin@example.com", "api0@example.com"]
+    rest = client.get(f"/api/v1/users?limit=2&cursor={first['next_cursor']}",
+                      headers=headers).get_json()
+    assert [item["id"] for item in rest["items"]] == [users[1].id, users[2].id]
+    assert rest["next_cursor"] is None
+    found = client.get("/api/v1/users?q=API2", headers=headers).get_json()
+    assert [item["email"] for item in found["items"]] == ["api2@example.com"]
+    assert "password_hash" not in found["items"][0]
+
+
+def test_the_api_user_list_is_for_admins_only(app, db, client):
+    with db() as session:
+        member = create_user(session)
+        _, secret = services.issue_api_token(member, name="", now=utcnow())
+    response = client.get("/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_allowed"

@@ -66,6 +66,15 @@ def test_inviting_an_account_with_a_password_sends_nothing(app, db, outbox):
         assert session.scalar(select(func.count()).select_from(AccountLink)) == 0
 
 
+def test_a_disabled_account_is_not_invited(app, db, outbox):
+    with db() as session:
+        disabled = create_user(session, password=None, is_disabled=True)
+    with db():
+        user, sent = services.invite_user(None, disabled.email, now=utcnow())
+    assert (user.id, sent) == (disabled.id, False)
+    assert outbox() == []
+
+
 def test_inviting_again_retires_the_older_link(app, db, link_for):
     now = utcnow()
     with db():

@@ -153,8 +153,10 @@ def test_others_cannot_join_the_cohort_room(app, world, connect_as, who):
 
 def test_an_unknown_cohort_looks_like_a_forbidden_one(app, world, connect_as):
     _, sc = connect_as(world.learner)
-    assert _join(sc, f"cohort:{world.other_cohort_id}") == _join(sc, "cohort:999999") == \
-        NOT_FOUND
+    assert _join(sc, f"cohort:{world.other_cohort_id}") == NOT_FOUND
+    for unknown in ("cohort:999999", "cohort:2147483648", "cohort:999999999999"):
+        assert _join(sc, unknown) == NOT_FOUND
+    assert sc.is_connected()
 
 
 @pytest.mark.parametrize("data", [

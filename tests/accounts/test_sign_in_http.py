@@ -116,6 +116,15 @@ class TestRateLimit:
         assert response.get_json()["error"]["code"] == "rate_limited"
         assert "Retry-After" in response.headers
 
+    def test_a_spoofed_forwarded_for_header_does_not_reset_the_count(self, app, client):
+        token = client.csrf_token("/login")
+        statuses = [
+            client.post("/login", headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                        data={"csrf_token": token, "email": "x@example.com",
+                              "password": "wrong password"}).status_code
+            for n in range(4)]
+        assert statuses == [401, 401, 401, 429]
+
     def test_reading_the_page_is_not_limited(self, app, client):
         assert all(client.get("/login").status_code == 200 for _ in range(6))
 
