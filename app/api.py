@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from app.db import utcnow
@@ -30,9 +30,13 @@ T = TypeVar("T")
 
 
 class Schema(BaseModel):
-    """Base of request and response schemas: unknown request fields are refused."""
+    """Base of request schemas: unknown fields are refused.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Strings arrive exactly as sent: a password or a Markdown body keeps its spaces, and
+    services trim what is meant to be trimmed (names, titles, e-mails).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ResponseSchema(BaseModel):
@@ -65,8 +69,8 @@ class ErrorResponse(BaseModel):
 class PageQuery(Schema):
     """Query parameters of paginated lists."""
 
-    limit: int = 50
-    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=200, description="Items per page.")
+    cursor: str | None = Field(default=None, description="The next_cursor of the page before.")
 
 
 @dataclass
@@ -171,7 +175,10 @@ def _parse(schema: type[BaseModel] | None, source: str) -> BaseModel | None:
         if not request.is_json:
             raise BadRequest("Send a JSON body with Content-Type: application/json.",
                              code="malformed_json")
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            data = None  # nested deeper than the parser goes: no schema could match it
         if data is None:
             raise BadRequest("The body is not valid JSON.", code="malformed_json")
         if not isinstance(data, dict):

@@ -143,6 +143,22 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(call, client, app, db, adm
         assert authenticate("grace@example.com", NEW_USER["password"]).id == created["id"]
 
 
+def test_a_password_keeps_its_spaces(call, client, db, login, admin):
+    """What the person types is the password, on the API and on the sign-in form alike."""
+    password = "  spaced out passphrase  "
+    created = call(client, "POST", "/api/v1/users", headers=admin,
+                   json={**NEW_USER, "password": password})
+    assert created.status_code == 201
+    with db() as session:
+        user = session.get(User, created.get_json()["id"])
+    login(client, user, password=password)
+    stripped = call(client, "POST", "/api/v1/tokens",
+                    json={"email": user.email, "password": password.strip()})
+    assert stripped.status_code == 422
+    exact = call(client, "POST", "/api/v1/tokens", json={"email": user.email, "password": password})
+    assert exact.status_code == 201
+
+
 def test_a_duplicate_email_is_refused_whatever_its_case(call, client, db, admin, table_counts):
     call(client, "POST", "/api/v1/users", headers=admin, json=NEW_USER)
     before = table_counts()

@@ -57,6 +57,14 @@ def test_json_that_is_not_an_object_is_a_400(call, client, admin, table_counts, 
     assert table_counts() == before
 
 
+def test_json_nested_too_deeply_to_parse_is_a_400(call, client, table_counts):
+    before = table_counts()
+    response = call(client, "POST", "/api/v1/tokens", data="[" * 100_000,
+                    content_type="application/json")
+    _error(response, 400, "malformed_json")
+    assert table_counts() == before
+
+
 @pytest.mark.parametrize("content_type", [
     "application/x-www-form-urlencoded", "text/plain", "multipart/form-data", None,
 ])

@@ -113,6 +113,14 @@ def test_cookie_authenticated_writes_document_the_csrf_failure(openapi):
             assert "400" in operation["responses"], f"{method.upper()} {path}"
 
 
+def test_paginated_lists_document_their_page_size_bounds(openapi):
+    limits = [(path, parameter) for path, _, operation in _operations(openapi)
+              for parameter in operation["parameters"] if parameter["name"] == "limit"]
+    assert limits, "expected at least one paginated list"
+    for path, limit in limits:
+        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 200), path
+
+
 def test_the_real_app_has_no_undocumented_api_endpoints(app):
     assert undocumented_endpoints(app) == []
 
