@@ -110,12 +110,10 @@ def test_an_api_token_connects(app, db, socket_client):
     assert len(list(rooms)) == 1
 
 
-@pytest.mark.parametrize("auth", [
-    {"token": "cc_not-a-real-token"}, {"token": ""}, {"token": 12345}, {"token": None},
-    {"other": "x"}, "cc_token-as-a-string", ["cc_x"],
-])
-def test_bad_tokens_are_refused(app, socket_client, auth):
-    assert not socket_client(auth=auth, flask_client=None).is_connected()
+def test_bad_tokens_are_refused(app, socket_client):
+    for auth in ({"token": "cc_not-a-real-token"}, {"token": ""}, {"token": 12345},
+                 {"token": None}, {"other": "x"}, "cc_token-as-a-string", ["cc_x"]):
+        assert not socket_client(auth=auth, flask_client=None).is_connected(), auth
 
 
 def test_revoked_and_expired_tokens_are_refused(app, db, socket_client):
@@ -159,18 +157,21 @@ def test_an_unknown_cohort_looks_like_a_forbidden_one(app, world, connect_as):
     assert sc.is_connected()
 
 
-@pytest.mark.parametrize("data", [
+GARBAGE_JOINS = [
     {"room": "user:1"}, {"room": "session:1"}, {"room": "token:1"}, {"room": "staff:1"},
     {"room": "cohort"}, {"room": "cohort:"}, {"room": "cohort:-1"}, {"room": "cohort:1:2"},
     {"room": "cohort: 1"}, {"room": "cohort:1e3"}, {"room": "cohort:²"},
     {"room": "cohort:١"}, {"room": "cohort:" + "9" * 13}, {"room": ""}, {"room": None},
     {"room": 1}, {"room": ["cohort:1"]}, {"room": {"kind": "cohort"}}, {}, "cohort:1", None,
     ["cohort:1"], 42,
-])
-def test_garbage_and_unknown_room_kinds_are_refused(app, world, connect_as, data):
+]
+
+
+def test_garbage_and_unknown_room_kinds_are_refused(app, world, connect_as):
     _, sc = connect_as(world.learner)
-    assert sc.emit("join", data, callback=True) == NOT_FOUND
-    assert sc.is_connected()
+    for data in GARBAGE_JOINS:
+        assert sc.emit("join", data, callback=True) == NOT_FOUND, data
+        assert sc.is_connected(), data
 
 
 def test_a_user_cannot_listen_to_another_users_room(app, world, connect_as):

@@ -178,19 +178,18 @@ class TestNextRedirect:
         assert response.status_code == 302
         assert response.headers["Location"] == target
 
-    @pytest.mark.parametrize("target", [
-        "//evil.example", "https://evil.example", "https://evil.example/login",
-        "/\\evil.example", "\\\\evil.example", "/\t/evil.example", " //evil.example",
-        "javascript:alert(1)", "http:evil.example",
-    ])
-    def test_other_sites_are_not(self, app, db, client, target):
+    def test_other_sites_are_not(self, app, db, client):
         with db() as session:
             user = create_user(session)
-        response = client.post("/login", query_string={"next": target}, data={
-            "csrf_token": client.csrf_token("/login"), "email": user.email,
-            "password": PASSWORD})
-        assert response.status_code == 302
-        assert response.headers["Location"] == "/"
+        for target in ("//evil.example", "https://evil.example", "https://evil.example/login",
+                       "/\\evil.example", "\\\\evil.example", "/\t/evil.example",
+                       " //evil.example", "javascript:alert(1)", "http:evil.example"):
+            browser = app.test_client()
+            response = browser.post("/login", query_string={"next": target}, data={
+                "csrf_token": browser.csrf_token("/login"), "email": user.email,
+                "password": PASSWORD})
+            assert response.status_code == 302, target
+            assert response.headers["Location"] == "/", target
 
     def test_login_required_pages_send_back_after_sign_in(self, app, db, client):
         with db() as session:
