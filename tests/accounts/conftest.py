@@ -3,6 +3,8 @@
 import functools
 import re
 import socket
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -88,7 +90,8 @@ class CollectingHandler:
         self.received = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        """Store the envelope and accept it."""
+        """Store the envelope (and whether it came over TLS) and accept it."""
+        envelope.over_tls = session.ssl is not None
         self.messages.append(envelope)
         self.received.set()
         return "250 Message accepted for delivery"
@@ -100,16 +103,38 @@ def smtp_port() -> int:
     return free_port()
 
 
+@pytest.fixture(scope="session")
+def tls_certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key: (certificate path, key path)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True)
+    return cert, key
+
+
 @pytest.fixture
 def smtp_server(smtp_port):
-    """``smtp_server()`` starts a real SMTP server on 127.0.0.1:smtp_port; returns its handler."""
+    """``smtp_server(tls=None)`` starts a real SMTP server on 127.0.0.1:smtp_port.
+
+    ``tls`` is a (certificate, key) pair: the server then offers STARTTLS and requires it.
+    Returns the handler that collects the messages.
+    """
     from aiosmtpd.controller import Controller
 
     controllers = []
 
-    def start() -> CollectingHandler:
+    def start(tls: tuple[str, str] | None = None) -> CollectingHandler:
         handler = CollectingHandler()
-        controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+        options = {}
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            options = {"tls_context": context, "require_starttls": True}
+        controller = Controller(handler, hostname="127.0.0.1", port=smtp_port, **options)
         controller.start()
         controllers.append(controller)
         return handler

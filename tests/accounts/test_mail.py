@@ -210,3 +210,35 @@ class TestSmtp:
         assert [e.rcpt_tos for e in handler.messages] == [[user.email]]
         assert "/reset/" in _parsed(handler.messages[0]).get_content()
 
+
+class TestSmtpWithTls:
+    """With MAIL_USE_TLS the server's certificate is checked before anything is sent."""
+
+    @pytest.fixture
+    def config_overrides(self, smtp_port):
+        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port, "MAIL_USE_TLS": True}
+
+    def test_an_untrusted_certificate_stops_the_delivery(self, app, db, smtp_server,
+                                                         tls_certificate):
+        handler = smtp_server(tls=tls_certificate)
+        row_id = _queue(db)
+        assert _deliver(app, db, utcnow()) == 0
+        assert handler.messages == []
+        row = _row(db, row_id)
+        assert row.sent_at is None and "certificate" in row.last_error.lower()
+
+    def test_a_trusted_certificate_delivers_over_tls(self, app, db, smtp_server,
+                                                     tls_certificate, monkeypatch):
+        monkeypatch.setenv("SSL_CERT_FILE", tls_certificate[0])
+        handler = smtp_server(tls=tls_certificate)
+        _queue(db, to="secure@example.com")
+        assert _deliver(app, db, utcnow()) == 1
+        [envelope] = handler.messages
+        assert envelope.rcpt_tos == ["secure@example.com"] and envelope.over_tls
+
+    def test_a_server_without_starttls_gets_nothing(self, app, db, smtp_server):
+        handler = smtp_server()
+        row_id = _queue(db)
+        assert _deliver(app, db, utcnow()) == 0
+        assert handler.messages == []
+        assert "STARTTLS" in _row(db, row_id).last_error
