@@ -122,8 +122,9 @@ def render_error(status: int, code: str, message: str, fields: dict | None = Non
 
 
 def _handle_domain_error(error: DomainError):
-    """Present a domain error."""
-    return render_error(error.status, error.code, error.message, error.fields)
+    """Present a domain error; a 401 names the scheme to authenticate with (RFC 9110)."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return render_error(error.status, error.code, error.message, error.fields, headers=headers)
 
 
 def _handle_csrf_error(error: CSRFError):

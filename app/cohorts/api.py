@@ -11,7 +11,7 @@ bp = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
 
 
 class MembershipOut(ResponseSchema):
-    """One of my cohorts and my role in it."""
+    """One of my cohorts and my role in it: learner, facilitator, or owner (of its program)."""
 
     cohort_id: int
     cohort_name: str
@@ -78,10 +78,10 @@ class CohortOut(ResponseSchema):
 def me(user):
     """Who am I, and where do I belong."""
     cohorts = [
-        MembershipOut(cohort_id=m.cohort.id, cohort_name=m.cohort.name,
-                      program_id=m.cohort.program.id, program_title=m.cohort.program.title,
-                      role=m.role)
-        for m in services.list_my_cohorts(user)
+        MembershipOut(cohort_id=cohort.id, cohort_name=cohort.name,
+                      program_id=cohort.program.id, program_title=cohort.program.title,
+                      role=role)
+        for cohort, role in services.list_my_cohort_roles(user)
     ]
     return MeOut(id=user.id, email=user.email, name=user.name, timezone=user.timezone,
                  is_admin=user.is_admin, can_own_programs=user.can_own_programs,

@@ -117,14 +117,25 @@ def test_me_works_with_the_session_cookie(call, client, db, login):
     assert body["cohorts"] == []
 
 
-def test_program_owners_see_their_flag_but_owned_cohorts_are_not_memberships(call, client, db):
+def test_program_owners_see_the_cohorts_of_their_programs_as_owner(call, client, db):
     with db() as session:
         owner = create_user(session, can_own_programs=True)
-        create_cohort(session, program=create_program(session, owner=owner))
+        program = create_program(session, owner=owner)
+        owned = create_cohort(session, program=program)
+        facilitated = create_cohort(session, program=program)
+        add_member(session, facilitated, owner, role="facilitator")
+        elsewhere = create_cohort(session)
+        add_member(session, elsewhere, owner, role="learner")
+        create_cohort(session)
         headers = bearer(token_for(session, owner))
     body = call(client, "GET", "/api/v1/me", headers=headers).get_json()
     assert body["can_own_programs"] is True
-    assert body["cohorts"] == []
+    assert [(c["cohort_id"], c["role"]) for c in body["cohorts"]] == [
+        (owned.id, "owner"), (facilitated.id, "facilitator"), (elsewhere.id, "learner")]
+    for cohort in body["cohorts"]:
+        role = call(client, "GET", f"/api/v1/cohorts/{cohort['cohort_id']}",
+                    headers=headers).get_json()["my_role"]
+        assert role == cohort["role"], "GET /me and GET /cohorts/{id} must agree on roles"
 
 
 # --- POST /api/v1/users --------------------------------------------------------------------------

@@ -169,6 +169,7 @@ def test_every_signed_in_operation_refuses_anonymous_callers(call, app, openapi,
     for method, path in operations:
         response = call(app.test_client(), method, path, json=VALID_USER)
         assert _error(response, 401, "not_signed_in"), (method, path)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
     assert table_counts() == before
 
 

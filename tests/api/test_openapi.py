@@ -113,6 +113,14 @@ def test_cookie_authenticated_writes_document_the_csrf_failure(openapi):
             assert "400" in operation["responses"], f"{method.upper()} {path}"
 
 
+def test_signed_in_operations_document_401_and_id_paths_document_404(openapi):
+    for path, method, operation in _operations(openapi):
+        if operation["security"]:
+            assert "401" in operation["responses"], f"{method.upper()} {path}"
+        if "{" in path:
+            assert "404" in operation["responses"], f"{method.upper()} {path}"
+
+
 def test_paginated_lists_document_their_page_size_bounds(openapi):
     limits = [(path, parameter) for path, _, operation in _operations(openapi)
               for parameter in operation["parameters"] if parameter["name"] == "limit"]

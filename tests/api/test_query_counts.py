@@ -57,16 +57,17 @@ def test_the_home_page_costs_the_same_for_1_or_10_cohorts(app, db, client, login
     assert counts["1 cohort"] == counts["10 cohorts"], (role, counts, query_counter.statements)
 
 
-def test_me_costs_the_same_for_1_or_10_cohorts(call, client, db, query_counter):
+def test_me_costs_the_same_for_1_or_10_cohorts_in_every_role(call, client, db, query_counter):
     with db() as session:
-        small = token_for(session, _build(session, "learner", 1))
-        large = token_for(session, _build(session, "facilitator", 10))
+        tokens = [(role, n, token_for(session, _build(session, role, n)))
+                  for role in ("learner", "facilitator", "owner") for n in (1, 10)]
     counts = {}
-    for label, secret in (("1 cohort", small), ("10 cohorts", large)):
-        counts[label], response = _statements(
+    for role, n, secret in tokens:
+        counts[role, n], response = _statements(
             query_counter, lambda s=secret: call(client, "GET", "/api/v1/me", headers=bearer(s)))
-        assert len(response.get_json()["cohorts"]) == int(label.split()[0])
-    assert counts["1 cohort"] == counts["10 cohorts"], (counts, query_counter.statements)
+        assert len(response.get_json()["cohorts"]) == n
+        assert {c["role"] for c in response.get_json()["cohorts"]} == {role}
+    assert len(set(counts.values())) == 1, (counts, query_counter.statements)
 
 
 def test_the_counter_sees_the_statements_of_a_request(app, db, client, login, query_counter):
