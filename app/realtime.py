@@ -22,6 +22,8 @@ from app.extensions import socketio
 log = logging.getLogger(__name__)
 
 _PENDING = "realtime_pending"
+#: Savepoint -> how many events were queued when it began (a rolled-back one drops its own).
+_SAVEPOINT_MARKS = "realtime_savepoint_marks"
 
 #: The largest id a room can name (ids are INTEGER columns).
 MAX_ID = 2**31 - 1
@@ -84,9 +86,20 @@ def _deliver(items: list) -> None:
             log.exception("delivering live event failed")
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _after_savepoint_begin(db_session: Session, transaction) -> None:
+    """Note how many events were queued when a savepoint began."""
+    if transaction.nested:
+        marks = db_session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[id(transaction)] = len(db_session.info.get(_PENDING, ()))
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(db_session: Session) -> None:
     """Hand the committed transaction's events to Socket.IO."""
+    if db_session.in_nested_transaction():
+        return  # a savepoint was released; nothing is committed until the outer transaction
+    db_session.info.pop(_SAVEPOINT_MARKS, None)
     items = db_session.info.pop(_PENDING, None)
     if not items or getattr(socketio, "server", None) is None:
         return
@@ -98,8 +111,21 @@ def _after_commit(db_session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(db_session: Session, _previous) -> None:
-    """Drop events of a transaction that did not commit."""
+def _after_rollback(db_session: Session, previous) -> None:
+    """Drop the events of what did not commit: a savepoint's own, or the transaction's."""
+    # A failed flush rolls back its own subtransaction up to the nearest savepoint or
+    # the outermost transaction: that boundary is what was undone.
+    undone = previous
+    while not undone.nested and undone.parent is not None:
+        undone = undone.parent
+    if undone.nested:
+        # The enclosing transaction may still commit: keep the events queued before it.
+        mark = db_session.info.get(_SAVEPOINT_MARKS, {}).pop(id(undone), None)
+        pending = db_session.info.get(_PENDING)
+        if mark is not None and pending is not None:
+            del pending[mark:]
+        return
+    db_session.info.pop(_SAVEPOINT_MARKS, None)
     db_session.info.pop(_PENDING, None)
 
 

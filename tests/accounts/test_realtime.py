@@ -248,6 +248,23 @@ def test_events_are_dropped_when_the_commit_itself_fails(app, world, connect_as)
     assert _events(sc) == []
 
 
+def test_a_rolled_back_savepoint_drops_only_its_own_events(app, world, connect_as):
+    from sqlalchemy.exc import IntegrityError
+
+    _, sc = connect_as(world.learner)
+    room = f"user:{world.learner.id}"
+    with app.app_context(), transaction() as session:
+        realtime.notify("post_created", {"id": 1}, room)
+        with pytest.raises(IntegrityError), session.begin_nested():
+            realtime.notify("post_created", {"id": 2}, room)
+            session.add(User(email=world.learner.email, name="Duplicate"))
+            session.flush()
+        with session.begin_nested():
+            realtime.notify("post_created", {"id": 3}, room)
+        assert sc.queue == []
+    assert _events(sc) == [("post_created", {"id": 1}), ("post_created", {"id": 3})]
+
+
 def test_events_go_only_to_their_room(app, world, connect_as):
     _, member = connect_as(world.learner)
     _, other = connect_as(world.other_learner)
