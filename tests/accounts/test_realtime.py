@@ -280,9 +280,14 @@ def test_events_go_only_to_their_room(app, world, connect_as):
 def test_sign_out_closes_only_that_browsers_socket(app, world, connect_as):
     phone, phone_socket = connect_as(world.learner)
     _, laptop_socket = connect_as(world.learner)
+    room = f"cohort:{world.cohort_id}"
+    assert _join(phone_socket, room)["ok"] and _join(laptop_socket, room)["ok"]
     assert phone.post_form("/logout", {}, token_from="/").status_code == 302
     assert not phone_socket.is_connected()
     assert laptop_socket.is_connected()
+    _notify(app, room, {"id": 9})
+    assert phone_socket.queue == []
+    assert _events(laptop_socket) == [("post_created", {"id": 9})]
 
 
 def test_password_change_closes_every_socket_of_the_person(app, world, connect_as):
