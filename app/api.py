@@ -205,8 +205,10 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
     arguments along with the URL values, and returns a dict, a model, or a Response.
     """
     def decorate(view: Callable) -> Callable:
+        """Wrap the view and register it with its description."""
         @functools.wraps(view)
         def wrapper(**url_values):
+            """Authenticate, parse, call the view and shape its result."""
             kwargs = dict(url_values)
             if auth:
                 kwargs["user"] = api_user()

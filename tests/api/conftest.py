@@ -44,6 +44,7 @@ class ResponseValidator:
     """Checks responses against the OpenAPI document they claim to follow."""
 
     def __init__(self, document: dict):
+        """Index the document's paths and register it for ``$ref`` resolution."""
         self.document = document
         self.registry = Registry().with_resource(
             DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT202012))
@@ -115,6 +116,7 @@ def response_validator(openapi) -> ResponseValidator:
 def call(response_validator) -> Callable[..., TestResponse]:
     """``call(client, method, path, **kwargs)``: make a request and validate the response."""
     def request(client, method: str, path: str, **kwargs) -> TestResponse:
+        """Send the request through ``client`` and check the answer."""
         response = client.open(path, method=method, **kwargs)
         response_validator.validate(method, path, response)
         return response
@@ -136,6 +138,7 @@ def token_for(session, user) -> str:
 def table_counts(db) -> Callable[[], dict[str, int]]:
     """``table_counts()``: the number of rows in every table, to prove nothing changed."""
     def counts() -> dict[str, int]:
+        """Count the rows of each table now."""
         with db() as session:
             return {table.name: session.scalar(select(func.count()).select_from(table))
                     for table in Model.metadata.sorted_tables}
@@ -146,6 +149,7 @@ class QueryCounter:
     """Counts the SQL statements the application sends while it is active."""
 
     def __init__(self):
+        """Start idle, with nothing counted."""
         self.statements: list[str] = []
         self.active = False
 
