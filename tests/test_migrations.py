@@ -6,7 +6,10 @@ variant is skipped, unless ``REQUIRE_POSTGRES=1`` makes its absence a failure.
 """
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -316,3 +319,13 @@ def test_flask_db_upgrade_and_check_through_the_cli(tmp_path):
     finally:
         engine.dispose()
         get_database(application).engine.dispose()
+
+
+def test_commands_other_than_db_do_not_load_alembic():
+    """Alembic logs each plugin as it loads; ``flask users token`` output should stay clean."""
+    code = ("import sys; from app import create_app; create_app({'TESTING': True}); "
+            "print('alembic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, check=True,
+                            env={**os.environ, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
+    assert result.stdout.strip() == "False", result.stderr
