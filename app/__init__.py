@@ -4,8 +4,17 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import load_config
+
+
+class Int32Converter(IntegerConverter):
+    """``<int:…>`` limited to the range of a 32-bit INTEGER primary key."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -15,6 +24,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    # Ids in URLs are INTEGER columns: a larger number is a 404, not a database error.
+    app.url_map.converters["int"] = Int32Converter
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_extensions(app)

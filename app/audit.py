@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, String, event
+from sqlalchemy import DDL, JSON, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Model, utcnow
@@ -16,8 +16,9 @@ class AuditEntry(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: Who acted; None for the system (scheduler, CLI without a user).
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who acted; None for the system (scheduler, CLI without a user). A plain number,
+    #: like ``cohort_id``: a foreign key's ON DELETE would have to rewrite history.
+    actor_id: Mapped[int | None] = mapped_column(index=True)
     #: A dotted verb such as "user.created" or "member.role_changed".
     action: Mapped[str] = mapped_column(String(64))
     #: Kept as a plain number (no foreign key) so the log outlives what it describes.

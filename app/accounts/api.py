@@ -111,11 +111,13 @@ def list_users(user, query: UserListQuery):
     return page_of(rows, limit, UserOut.model_validate)
 
 
-@endpoint(bp, "/tokens", "GET", response=Page[TokenOut], summary="My API tokens")
-def list_tokens(user):
-    """My tokens, newest first (secrets are never shown again)."""
-    tokens = services.list_api_tokens(user)
-    return {"items": [TokenOut.model_validate(t) for t in tokens], "next_cursor": None}
+@endpoint(bp, "/tokens", "GET", query=PageQuery, response=Page[TokenOut],
+          summary="My API tokens, paginated in id order (secrets are never shown again)")
+def list_tokens(user, query: PageQuery):
+    """My tokens."""
+    limit = check_limit(query.limit)
+    rows = services.list_api_tokens(user, after_id=decode_cursor(query.cursor), limit=limit + 1)
+    return page_of(rows, limit, TokenOut.model_validate)
 
 
 @endpoint(bp, "/tokens/<int:token_id>", "DELETE", status=204, errors=(404,),

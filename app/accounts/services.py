@@ -426,11 +426,17 @@ def authenticate_api_token(secret: str, now: datetime) -> User | None:
     return token.user if token is not None else None
 
 
-def list_api_tokens(user: User) -> list[ApiToken]:
-    """The person's own tokens, newest first."""
-    return list(get_session().scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-    ))
+def list_api_tokens(user: User, *, after_id: int | None = None,
+                    limit: int | None = None) -> list[ApiToken]:
+    """The person's own tokens: newest first, or in id order after a cursor when paging."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    if after_id is None:
+        query = query.order_by(ApiToken.id.desc())
+    else:
+        query = query.where(ApiToken.id > after_id).order_by(ApiToken.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(get_session().scalars(query))
 
 
 def revoke_api_token(user: User, token_id: int, *, now: datetime) -> None:

@@ -76,10 +76,10 @@ def upgrade() -> None:
     sa.Column('target_type', sa.String(length=32), nullable=False),
     sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_log_actor_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index('ix_audit_log_cohort_at', ['cohort_id', 'at'], unique=False)
 
     op.create_table('login_sessions',
@@ -241,6 +241,7 @@ def downgrade() -> None:
     op.drop_table('login_sessions')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_cohort_at')
+        batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
 
     op.drop_table('audit_log')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
