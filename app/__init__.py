@@ -49,10 +49,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_features(app: Flask) -> None:
     """Register each feature's pages, API endpoints, live events and commands."""
-    from app import accounts, api, cohorts
+    from app import accounts, api, cohorts, notifications
 
     app.register_blueprint(api.bp)
-    for feature in (accounts, cohorts):
+    for feature in (accounts, cohorts, notifications):
         feature.init_app(app)
 
 

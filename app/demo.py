@@ -65,4 +65,6 @@ def seed_demo() -> list[tuple[str, str]]:
         for email, _, role, _ in USERS:
             if role in ("facilitator", "learner"):
                 cohorts.enroll_member(owner, cohort.id, email=email, role=role, now=now)
+    # Releases whose time has passed (the cohort started two weeks ago) happen now.
+    cohorts.release_due_modules(now=now)
     return [(email, role) for email, _, role, _ in USERS]

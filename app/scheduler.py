@@ -23,6 +23,7 @@ JOBS_TABLE = "apscheduler_jobs"
 #: (job id, "module:function", seconds between runs)
 RECURRING_JOBS = [
     ("deliver-outbox", "app.notifications.jobs:deliver_outbox", 30),
+    ("release-due-modules", "app.cohorts.jobs:release_due", 60),
 ]
 
 _app: Flask | None = None

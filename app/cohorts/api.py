@@ -3,9 +3,12 @@
 from datetime import date, datetime, time
 
 from flask import Blueprint
+from pydantic import AwareDatetime
 
-from app.api import ResponseSchema, endpoint
+from app.api import ResponseSchema, Schema, endpoint
 from app.cohorts import services
+from app.db import utcnow
+from app.sanitize import render_markdown
 
 bp = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
 
@@ -104,3 +107,57 @@ def get_cohort(user, cohort_id: int):
     return CohortOut(id=cohort.id, name=cohort.name, program_id=cohort.program_id,
                      program_title=cohort.program.title, starts_on=cohort.starts_on,
                      timezone=cohort.timezone, anonymity=cohort.anonymity, my_role=access.role)
+
+
+class CohortModuleOut(ResponseSchema):
+    """A module of a cohort with its release state; content only once released (or staff)."""
+
+    id: int
+    position: int
+    title: str
+    release_at: datetime
+    released: bool
+    body_html: str | None
+
+
+class CohortModuleList(ResponseSchema):
+    """The cohort's modules in order."""
+
+    items: list[CohortModuleOut]
+    next_cursor: str | None = None
+
+
+class ReleaseRequest(Schema):
+    """Release now (no ``release_at``), or move the release to ``release_at``."""
+
+    release_at: AwareDatetime | None = None
+
+
+def _present_module(module, *, show_content: bool, now) -> CohortModuleOut:
+    """A cohort module for the caller: content hidden until released, except for staff."""
+    released = module.is_released(now)
+    return CohortModuleOut(
+        id=module.id, position=module.position, title=module.title,
+        release_at=module.release_at, released=released,
+        body_html=str(render_markdown(module.body)) if released or show_content else None)
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/modules", "GET", response=CohortModuleList,
+          errors=(404,), summary="The cohort's modules with release state (members)")
+def list_modules(user, cohort_id: int):
+    """Modules in order; a learner sees content only once a module is released."""
+    now = utcnow()
+    access, modules = services.list_cohort_modules(user, cohort_id)
+    return CohortModuleList(items=[_present_module(m, show_content=access.is_staff, now=now)
+                                   for m in modules])
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/releases/<int:module_id>", "POST",
+          body=ReleaseRequest, response=CohortModuleOut, errors=(403, 404, 409),
+          summary="Release a module now, or move its release (facilitators)")
+def release(user, cohort_id: int, module_id: int, body: ReleaseRequest):
+    """Release now or reschedule; the module's id is the cohort module's id."""
+    now = utcnow()
+    module = services.reschedule_release(user, cohort_id, module_id,
+                                         release_at=body.release_at, now=now)
+    return _present_module(module, show_content=True, now=now)

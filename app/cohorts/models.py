@@ -114,3 +114,37 @@ class Membership(Model):
 
     cohort: Mapped[Cohort] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
+
+
+class CohortModule(Model):
+    """A module as one cohort runs it: copied from the program at launch, with its schedule.
+
+    Visibility comes from ``release_at`` alone (``release_at <= now``); ``released_at``
+    records that the release's side effects (notifications, e-mails, live event) ran.
+    """
+
+    __tablename__ = "cohort_modules"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "position"),
+        Index("ix_cohort_modules_due", "released_at", "release_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    #: The program module it was copied from (may be deleted from the program later).
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="SET NULL"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    release_offset_days: Mapped[int] = mapped_column(default=0)
+    release_time: Mapped[time] = mapped_column(default=time(9, 0))
+    #: The stored schedule: when the module becomes visible (UTC).
+    release_at: Mapped[datetime]
+    #: When the release was processed; set exactly once by an atomic claim.
+    released_at: Mapped[datetime | None]
+
+    cohort: Mapped[Cohort] = relationship()
+
+    def is_released(self, now: datetime) -> bool:
+        """Visible to learners from its scheduled (or moved) release time on."""
+        return self.release_at <= now

@@ -3,23 +3,26 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from app import audit
+from app import audit, realtime
 from app.accounts.models import User
 from app.accounts.services import check_timezone, invite_user, normalize_email
 from app.cohorts.models import (
     ANONYMITY_POLICIES,
     ROLES,
     Cohort,
+    CohortModule,
     Membership,
     Module,
     Program,
     ProgramGoal,
 )
+from app.cohorts.schedule import release_instant
+from app.cohorts.signals import module_released
 from app.db import get_session, transaction
-from app.errors import Invalid, NotAllowed, NotFound
+from app.errors import Conflict, Invalid, NotAllowed, NotFound
 
 OWNER = "owner"
 
@@ -215,9 +218,27 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
                         launched_at=now)
         session.add(cohort)
         session.flush()
+        _snapshot_modules(session, cohort, program)
         audit.record(session, user.id, "cohort.launched", cohort_id=cohort.id,
                      target_type="cohort", target_id=cohort.id)
     return cohort
+
+
+def _snapshot_modules(session, cohort: Cohort, program: Program) -> None:
+    """Copy the program's modules into the cohort and compute each release instant.
+
+    The snapshot rule: a cohort runs the program as it was at launch. Later edits to the
+    program change future cohorts only, never a running one.
+    """
+    for module in program.modules:
+        session.add(CohortModule(
+            cohort_id=cohort.id, module_id=module.id, position=module.position,
+            title=module.title, body=module.body,
+            release_offset_days=module.release_offset_days, release_time=module.release_time,
+            release_at=release_instant(cohort.starts_on, module.release_offset_days,
+                                       module.release_time, cohort.timezone),
+        ))
+    session.flush()
 
 
 def enroll_member(user: User, cohort_id: int, *, email: str, role: str,
@@ -250,3 +271,90 @@ def enroll_member(user: User, cohort_id: int, *, email: str, role: str,
                      target_type="user", target_id=member.id, role=role)
     return membership
 
+
+# --- schedule and releases ----------------------------------------------------------------------
+
+def list_cohort_modules(user: User, cohort_id: int) -> tuple[CohortAccess, list[CohortModule]]:
+    """The cohort's modules in order, for anyone who takes part in it.
+
+    Callers show a module's content only when ``is_released(now)`` or to staff.
+    """
+    access = get_cohort_for(user, cohort_id)
+    modules = list(get_session().scalars(
+        select(CohortModule).where(CohortModule.cohort_id == cohort_id)
+        .order_by(CohortModule.position)
+    ))
+    return access, modules
+
+
+def _staff_module(user: User, cohort_id: int, cohort_module_id: int) -> CohortModule:
+    """A module of a cohort the user runs, or NotFound / NotAllowed."""
+    access = get_cohort_for(user, cohort_id)
+    module = get_session().get(CohortModule, cohort_module_id)
+    if module is None or module.cohort_id != cohort_id:
+        raise NotFound()
+    if not access.is_staff:
+        raise NotAllowed("Only the cohort's facilitators can change its schedule.")
+    return module
+
+
+def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
+                       release_at: datetime | None, now: datetime) -> CohortModule:
+    """Release a module now (``release_at`` None) or move its release to another time."""
+    module = _staff_module(user, cohort_id, cohort_module_id)
+    if module.released_at is not None:
+        raise Conflict("This module is already released; its release cannot move.",
+                       code="already_released")
+    new_at = now if release_at is None else release_at
+    if new_at.tzinfo is None:
+        raise Invalid(fields={"release_at": "Give the time with its UTC offset."})
+    with transaction() as session:
+        old_at = module.release_at
+        module.release_at = new_at
+        audit.record(session, user.id, "module.release_moved", cohort_id=cohort_id,
+                     target_type="cohort_module", target_id=module.id,
+                     old=old_at.isoformat(), new=new_at.isoformat())
+    if new_at <= now:
+        release_module(module.id, now=now)
+    return module
+
+
+def release_module(cohort_module_id: int, *, now: datetime) -> bool:
+    """Run a due release's side effects exactly once; False when already done or not due.
+
+    The claim is one conditional UPDATE, so two schedulers, a duplicate job or a
+    facilitator's "release now" racing the job can never both win.
+    """
+    with transaction() as session:
+        claimed = session.execute(
+            update(CohortModule)
+            .where(CohortModule.id == cohort_module_id, CohortModule.released_at.is_(None),
+                   CohortModule.release_at <= now)
+            .values(released_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return False
+        module = session.get(CohortModule, cohort_module_id)
+        session.refresh(module)
+        members = session.execute(
+            select(Membership.user_id, User.email).join(User)
+            .where(Membership.cohort_id == module.cohort_id)
+        ).all()
+        module_released.send(module, members=members, now=now)
+        realtime.notify("module_released", {
+            "cohort_id": module.cohort_id, "module_id": module.id, "title": module.title,
+            "release_at": module.release_at.isoformat(),
+        }, f"cohort:{module.cohort_id}")
+    return True
+
+
+def release_due_modules(*, now: datetime, limit: int = 5000) -> int:
+    """Process every release that is due and not yet done (the reconcile job)."""
+    due = get_session().scalars(
+        select(CohortModule.id)
+        .where(CohortModule.released_at.is_(None), CohortModule.release_at <= now)
+        .order_by(CohortModule.release_at, CohortModule.id).limit(limit)
+    ).all()
+    get_session().commit()  # end the read; each release is its own transaction
+    return sum(release_module(module_id, now=now) for module_id in due)

@@ -1,1 +1,17 @@
-"""Notifications: the e-mail outbox's delivery now; in-app notifications and digests next."""
+"""Notifications: release notices in the inbox and by e-mail, and outbox delivery."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Listen for the events that notify people."""
+    from app.cohorts.signals import module_released
+    from app.notifications.services import notify_module_released
+
+    def on_module_released(cohort_module, **kwargs):
+        """Forward the signal to the service."""
+        notify_module_released(cohort_module, **kwargs)
+
+    # Connected once per process (blinker keeps a weak reference unless told not to).
+    if not module_released.receivers:
+        module_released.connect(on_module_released, weak=False)

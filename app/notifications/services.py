@@ -1,0 +1,43 @@
+"""Notification rules: who is told about what, once, in the inbox and by e-mail."""
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import insert
+
+from app import realtime
+from app.db import get_session
+from app.mail import OutboxEmail
+from app.notifications.models import Notification
+
+
+def notify_module_released(cohort_module, *, members, now: datetime) -> None:
+    """Tell every member of the cohort, once, that a module is open (inbox and e-mail).
+
+    Runs inside the release's transaction; the unique ``(user_id, dedupe_key)`` and the
+    outbox's unique ``dedupe_key`` make a second run fail rather than duplicate.
+    Rows are inserted in two batched statements, not one query per member.
+    """
+    if not members:
+        return
+    session = get_session()
+    key = f"release:{cohort_module.id}"
+    link = f"/cohorts/{cohort_module.cohort_id}"
+    title = f"New module open: {cohort_module.title}"
+    session.execute(insert(Notification), [
+        {"user_id": user_id, "kind": "module_released", "cohort_id": cohort_module.cohort_id,
+         "title": title, "link": link, "dedupe_key": key, "created_at": now}
+        for user_id, _ in members
+    ])
+    base = current_app.config["BASE_URL"]
+    body = (f"“{cohort_module.title}” is now open in your cohort.\n\n"
+            f"Read it and join the discussion: {base}{link}\n")
+    session.execute(insert(OutboxEmail), [
+        {"to_address": email, "user_id": user_id, "subject": title, "body_text": body,
+         "dedupe_key": f"{key}:user:{user_id}", "created_at": now, "next_attempt_at": now,
+         "attempts": 0}
+        for user_id, email in members
+    ])
+    for user_id, _ in members:
+        realtime.notify("notification", {"kind": "module_released", "message": title,
+                                         "link": link}, f"user:{user_id}")
