@@ -4,9 +4,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Listen for the events that notify people."""
+    """Register the inbox pages and API, the header badge, and the event listeners."""
     from app.cohorts.signals import module_released
+    from app.notifications import api, views
     from app.notifications.services import notify_module_released
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.context_processor(views.unread_for_header)
 
     def on_module_released(cohort_module, **kwargs):
         """Forward the signal to the service."""

@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 
 from app import realtime
-from app.db import get_session
+from app.db import get_session, transaction
 from app.mail import OutboxEmail
 from app.notifications.models import Notification
 
@@ -41,3 +41,36 @@ def notify_module_released(cohort_module, *, members, now: datetime) -> None:
     for user_id, _ in members:
         realtime.notify("notification", {"kind": "module_released", "message": title,
                                          "link": link}, f"user:{user_id}")
+
+
+def list_notifications(user, *, before_id: int = 0, limit: int = 50) -> list[Notification]:
+    """The person's notifications, newest first, older than a cursor id when given."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if before_id:
+        query = query.where(Notification.id < before_id)
+    return list(get_session().scalars(query.order_by(Notification.id.desc()).limit(limit)))
+
+
+def unread_count(user) -> int:
+    """How many of the person's notifications are unread."""
+    return get_session().scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+
+
+def mark_read(user, *, ids: list[int] | None, now: datetime) -> int:
+    """Mark the person's notifications read (the given ids, or all); returns the unread count.
+
+    Ids that are not the person's own are ignored, never touched.
+    """
+    with transaction():
+        query = (update(Notification)
+                 .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                 .values(read_at=now).execution_options(synchronize_session=False))
+        if ids is not None:
+            query = query.where(Notification.id.in_(ids))
+        get_session().execute(query)
+        remaining = unread_count(user)
+        realtime.notify("notification", {"kind": "read", "unread": remaining}, f"user:{user.id}")
+    return remaining

@@ -26,7 +26,20 @@
   socket.on("disconnect", function () {
     document.documentElement.setAttribute("data-live", "disconnected");
   });
+  var badge = document.querySelector("[data-unread-count]");
+  function setUnread(count) {
+    if (!badge) { return; }
+    badge.setAttribute("data-unread-count", String(count));
+    badge.firstChild.textContent = String(count);
+    badge.hidden = count < 1;
+  }
   socket.on("notification", function (payload) {
-    if (payload && payload.message) { announce(payload.message); }
+    if (!payload) { return; }
+    if (typeof payload.unread === "number") {
+      setUnread(payload.unread);
+    } else if (badge) {
+      setUnread(parseInt(badge.getAttribute("data-unread-count") || "0", 10) + 1);
+    }
+    if (payload.message) { announce(payload.message); }
   });
 })();

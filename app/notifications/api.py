@@ -1,0 +1,63 @@
+"""Notification endpoints of the JSON API: the inbox."""
+
+from datetime import datetime
+
+from flask import Blueprint
+from pydantic import Field
+
+from app.api import (
+    Page,
+    PageQuery,
+    ResponseSchema,
+    Schema,
+    check_limit,
+    decode_cursor,
+    endpoint,
+    page_of,
+)
+from app.db import utcnow
+from app.notifications import services
+
+bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
+
+
+class NotificationOut(ResponseSchema):
+    """One notification."""
+
+    id: int
+    kind: str
+    cohort_id: int | None
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ReadRequest(Schema):
+    """Which notifications to mark read: the given ids, or all when ``ids`` is omitted."""
+
+    ids: list[int] | None = Field(default=None, max_length=500)
+
+
+class ReadOut(ResponseSchema):
+    """What is left unread."""
+
+    unread: int
+
+
+@endpoint(bp, "/notifications", "GET", query=PageQuery, response=Page[NotificationOut],
+          summary="My notifications, newest first")
+def list_notifications(user, query: PageQuery):
+    """The inbox, paginated backwards in time."""
+    limit = check_limit(query.limit)
+    rows = services.list_notifications(user, before_id=decode_cursor(query.cursor),
+                                       limit=limit + 1)
+    return page_of(rows, limit, NotificationOut.model_validate)
+
+
+@endpoint(bp, "/notifications/read", "POST", body=ReadRequest, response=ReadOut,
+          summary="Mark notifications read (some ids, or all)")
+def mark_read(user, body: ReadRequest):
+    """Mark read and return the unread count."""
+    return ReadOut(unread=services.mark_read(user, ids=body.ids, now=utcnow()))
