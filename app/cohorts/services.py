@@ -358,3 +358,15 @@ def release_due_modules(*, now: datetime, limit: int = 5000) -> int:
     ).all()
     get_session().commit()  # end the read; each release is its own transaction
     return sum(release_module(module_id, now=now) for module_id in due)
+
+
+def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
+                      now: datetime) -> tuple[CohortAccess, CohortModule]:
+    """A module of the cohort: staff see every one, learners only released ones (else 404)."""
+    access = get_cohort_for(user, cohort_id)
+    module = get_session().get(CohortModule, cohort_module_id)
+    if module is None or module.cohort_id != cohort_id:
+        raise NotFound()
+    if not module.is_released(now) and not access.is_staff:
+        raise NotFound()
+    return access, module

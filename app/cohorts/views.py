@@ -1,9 +1,11 @@
 """Cohort pages: the home page of each role and a cohort's overview."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.cohorts import services
+from app.db import utcnow
+from app.errors import Conflict
 
 bp = Blueprint("cohorts", __name__)
 
@@ -35,5 +37,30 @@ def cohort(cohort_id: int):
     access = services.get_cohort_for(user, cohort_id)
     members = services.list_members(user, cohort_id) if access.is_staff else []
     counts = services.member_counts([cohort_id])[cohort_id]
+    _, modules = services.list_cohort_modules(user, cohort_id)
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
-                           members=members, counts=counts)
+                           members=members, counts=counts, modules=modules, now=utcnow())
+
+
+@bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>")
+@login_required
+def module(cohort_id: int, module_id: int):
+    """A released module's content (staff may also look ahead)."""
+    access, cohort_module = services.get_cohort_module(
+        current_user._get_current_object(), cohort_id, module_id, now=utcnow())
+    return render_template("cohorts/module.html", access=access, cohort=access.cohort,
+                           module=cohort_module, now=utcnow())
+
+
+@bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")
+@login_required
+def release_now(cohort_id: int, module_id: int):
+    """A facilitator releases a module now."""
+    try:
+        services.reschedule_release(current_user._get_current_object(), cohort_id, module_id,
+                                    release_at=None, now=utcnow())
+    except Conflict as error:
+        flash(error.message, "info")
+    else:
+        flash("Released. Members are being notified.", "success")
+    return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))

@@ -22,7 +22,7 @@ def notify_module_released(cohort_module, *, members, now: datetime) -> None:
         return
     session = get_session()
     key = f"release:{cohort_module.id}"
-    link = f"/cohorts/{cohort_module.cohort_id}"
+    link = f"/cohorts/{cohort_module.cohort_id}/modules/{cohort_module.id}"
     title = f"New module open: {cohort_module.title}"
     session.execute(insert(Notification), [
         {"user_id": user_id, "kind": "module_released", "cohort_id": cohort_module.cohort_id,

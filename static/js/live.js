@@ -26,6 +26,24 @@
   socket.on("disconnect", function () {
     document.documentElement.setAttribute("data-live", "disconnected");
   });
+  // A released module becomes a link on the cohort's timeline without a reload.
+  socket.on("module_released", function (payload) {
+    if (!payload) { return; }
+    var item = document.querySelector(
+      '[data-cohort-timeline="' + payload.cohort_id + '"] [data-module-id="' + payload.module_id + '"]');
+    if (!item) { return; }
+    item.className = "released";
+    var title = item.querySelector(".module-title");
+    if (title && !title.querySelector("a")) {
+      var link = document.createElement("a");
+      link.href = "/cohorts/" + payload.cohort_id + "/modules/" + payload.module_id;
+      link.textContent = payload.title;
+      title.textContent = "";
+      title.appendChild(link);
+    }
+    announce("New module open: " + payload.title);
+  });
+
   var badge = document.querySelector("[data-unread-count]");
   function setUnread(count) {
     if (!badge) { return; }
