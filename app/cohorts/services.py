@@ -335,8 +335,8 @@ def release_module(cohort_module_id: int, *, now: datetime) -> bool:
         ).rowcount
         if claimed != 1:
             return False
-        module = session.get(CohortModule, cohort_module_id)
-        session.refresh(module)
+        # populate_existing: an instance already in the session would still say unreleased.
+        module = session.get(CohortModule, cohort_module_id, populate_existing=True)
         members = session.execute(
             select(Membership.user_id, User.email).join(User)
             .where(Membership.cohort_id == module.cohort_id)

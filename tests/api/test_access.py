@@ -31,6 +31,10 @@ ID_ROUTES = {
         "test_accounts_api.py::test_someone_elses_token_is_not_found_and_keeps_working",
     "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
     "/admin/users/<int:user_id>/roles": "tests/accounts (site admins only)",
+    "/cohorts/<int:cohort_id>/modules/<int:module_id>":
+        "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
+    "/cohorts/<int:cohort_id>/modules/<int:module_id>/release":
+        "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
     "/api/v1/cohorts/<int:cohort_id>/modules":
         "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
     "/api/v1/cohorts/<int:cohort_id>/releases/<int:module_id>":

@@ -62,3 +62,23 @@ def test_a_facilitator_looks_ahead_and_releases_now(app, db, client, login):
     assert other.get(f"/cohorts/{cohort.id}/modules/{second.id}").status_code == 200
     inbox = other.get("/notifications").get_data(as_text=True)
     assert "New module open: Future module" in inbox
+
+
+def test_outsiders_get_404_for_module_pages(app, db, client, login):
+    cohort, _, _, first, second = make_cohort(app, db)
+    other_cohort, _, other_staff, _, _ = make_cohort(app, db)
+    with db() as session:
+        outsider = create_user(session)
+    for user in (outsider, other_staff):
+        browser = app.test_client()
+        login(browser, user)
+        assert browser.get(f"/cohorts/{cohort.id}/modules/{first.id}").status_code == 404
+        response = browser.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/release", {},
+                                     token_from="/")
+        assert response.status_code == 404
+    # A module of cohort A reached through cohort B's address is not found either.
+    browser = app.test_client()
+    login(browser, other_staff)
+    assert browser.get(f"/cohorts/{other_cohort.id}/modules/{first.id}").status_code == 404
+    with db() as session:
+        assert session.get(CohortModule, second.id).released_at is None
