@@ -1,6 +1,8 @@
 """Sign-in wiring (Flask-Login) and the security headers of every response."""
 
-from flask import Flask, request, session
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request, session
 from flask_login import AnonymousUserMixin, user_loaded_from_cookie
 
 from app.db import utcnow
@@ -26,6 +28,20 @@ class Anonymous(AnonymousUserMixin):
     is_admin = False
     can_own_programs = False
     timezone = "UTC"
+
+
+def login_rate_limit() -> str:
+    """The configured limit on sign-in attempts (forms, password resets, API tokens)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def is_local_path(target: str | None) -> bool:
+    """True for a path on this site, safe to redirect to (not ``//host`` or ``/\\host``)."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return (not parts.scheme and not parts.netloc and target.startswith("/")
+            and not target.startswith("//") and "\\" not in target)
 
 
 @login_manager.user_loader

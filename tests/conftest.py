@@ -46,19 +46,25 @@ def with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
+def require_postgres_url(what: str) -> str:
+    """The PostgreSQL URL, or skip (with the reason shown) — a failure under REQUIRE_POSTGRES=1."""
+    url = postgres_url()
+    if url is None:
+        reason = (f"{what} skipped: TEST_DATABASE_URL is not set "
+                  "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but " + reason)
+        pytest.skip(reason)
+    return url
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request) -> Iterator[Backend]:
     """One database backend for the whole session."""
     if request.param == "sqlite":
         yield Backend("sqlite", "sqlite://")
         return
-    url = postgres_url()
-    if url is None:
-        reason = ("PostgreSQL pass skipped: TEST_DATABASE_URL is not set "
-                  "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("REQUIRE_POSTGRES=1 but " + reason)
-        pytest.skip(reason)
+    url = require_postgres_url("PostgreSQL pass")
     # A schema of its own per test process, so parallel runs never share tables.
     schema = f"test_{os.getpid()}"
     admin = make_engine(url)

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DatabaseError
 import app.db as app_db
 from app import audit, create_app, migrate
 from app.db import Model, get_database, get_session, make_engine
-from tests.conftest import postgres_url, with_search_path
+from tests.conftest import require_postgres_url, with_search_path
 from tests.conftest import test_config as app_config
 from tests.factories import add_member, create_cohort, create_module, create_user
 
@@ -85,13 +85,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    url = postgres_url()
-    if url is None:
-        reason = ("PostgreSQL migration test skipped: TEST_DATABASE_URL is not set "
-                  "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("REQUIRE_POSTGRES=1 but " + reason)
-        pytest.skip(reason)
+    url = require_postgres_url("PostgreSQL migration test")
     schema = f"mig_{os.getpid()}"
     admin = make_engine(url)
     with admin.begin() as connection:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from pydantic import Field
 
 from app.accounts import services
@@ -18,6 +18,7 @@ from app.api import (
 )
 from app.db import utcnow
 from app.extensions import limiter
+from app.security import login_rate_limit
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -74,14 +75,9 @@ class UserListQuery(PageQuery):
     q: str = Field(default="", max_length=100)
 
 
-def _login_limit() -> str:
-    """The configured sign-in rate limit (token issue is a sign-in)."""
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @endpoint(bp, "/tokens", "POST", body=TokenRequest, response=TokenOut, status=201, auth=False,
           errors=(429,), summary="Exchange an e-mail and password for a personal API token")
-@limiter.limit(_login_limit)
+@limiter.limit(login_rate_limit)  # issuing a token is a sign-in
 def create_token(body: TokenRequest):
     """Issue a token; the secret is in this response only."""
     token, secret = services.issue_api_token_for_credentials(

@@ -1,7 +1,5 @@
 """Account pages: sign in and out, invitations, password reset, settings, user admin."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -19,23 +17,14 @@ from app.accounts import forms, services
 from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.extensions import limiter
+from app.security import is_local_path, login_rate_limit
 
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit() -> str:
-    """The configured sign-in rate limit."""
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _safe_next(target: str | None) -> str:
     """Only follow ``next`` to a path on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//") and "\\" not in target:
-            return target
-    return url_for("cohorts.home")
+    return target if is_local_path(target) else url_for("cohorts.home")
 
 
 def _session_lifetime(remember: bool):
@@ -65,7 +54,7 @@ def _apply_errors(form, error: Invalid) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
@@ -128,7 +117,7 @@ def accept_invitation(token: str):
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def request_reset():
     """Ask for a password reset link."""
     form = forms.RequestResetForm()

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from app.db import utcnow
 from app.notifications import services
+from app.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 30
@@ -30,7 +31,7 @@ def mark_read():
     one = request.form.get("id", type=int)
     services.mark_read(user, ids=[one] if one else None, now=utcnow())
     target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if is_local_path(target):
         return redirect(target)
     return redirect(url_for("notifications.inbox"))
 

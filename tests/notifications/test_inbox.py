@@ -89,3 +89,17 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/notifications")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_mark_read_follows_only_links_on_this_site(app, db, client, login):
+    with db() as session:
+        me = create_user(session)
+        row = give(session, me, 1)[0]
+    login(client, me)
+    for target in ("//evil.example", "/\\evil.example", "https://evil.example/"):
+        response = client.post_form("/notifications/read", {"id": row.id, "next": target},
+                                    token_from="/notifications")
+        assert response.headers["Location"] == "/notifications"
+    response = client.post_form("/notifications/read", {"id": row.id, "next": "/cohorts/1"},
+                                token_from="/notifications")
+    assert response.headers["Location"] == "/cohorts/1"
