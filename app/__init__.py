@@ -49,10 +49,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_features(app: Flask) -> None:
     """Register each feature's pages, API endpoints, live events and commands."""
-    from app import accounts, api, cohorts, notifications
+    from app import accounts, api, cohorts, discussions, notifications, peer_review
 
     app.register_blueprint(api.bp)
-    for feature in (accounts, cohorts, notifications):
+    for feature in (accounts, cohorts, discussions, peer_review, notifications):
         feature.init_app(app)
 
 

@@ -6,4 +6,6 @@ def import_all_models() -> None:
     from app import audit, mail  # noqa: F401
     from app.accounts import models as _accounts  # noqa: F401
     from app.cohorts import models as _cohorts  # noqa: F401
+    from app.discussions import models as _discussions  # noqa: F401
     from app.notifications import models as _notifications  # noqa: F401
+    from app.peer_review import models as _peer_review  # noqa: F401

@@ -110,7 +110,12 @@ class Membership(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Last request in this cohort (pages or API), for the roster; updated at most hourly.
     last_active_at: Mapped[datetime | None]
+    #: When the member last opened the cohort's page.
+    last_visit_at: Mapped[datetime | None]
+    #: The visit before that one: "new since your last visit" compares with this.
+    previous_visit_at: Mapped[datetime | None]
 
     cohort: Mapped[Cohort] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
@@ -148,3 +153,19 @@ class CohortModule(Model):
     def is_released(self, now: datetime) -> bool:
         """Visible to learners from its scheduled (or moved) release time on."""
         return self.release_at <= now
+
+
+class ModuleCompletion(Model):
+    """A learner marked a cohort module complete (self-paced progress)."""
+
+    __tablename__ = "module_completions"
+    __table_args__ = (
+        UniqueConstraint("cohort_module_id", "user_id"),
+        Index("ix_module_completions_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_module_id: Mapped[int] = mapped_column(
+        ForeignKey("cohort_modules.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    completed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,3 +32,13 @@ def is_skipped_local_time(moment: datetime) -> bool:
     """True when a local time falls in a daylight-saving gap (it never shows on a clock)."""
     round_trip = moment.astimezone(UTC).astimezone(moment.tzinfo)
     return round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None)
+
+
+def days_after(instant: datetime, days: int, zone: str) -> datetime:
+    """The same local wall-clock time ``days`` calendar days after ``instant``, in UTC.
+
+    Due dates count in local days, so "7 days after a 09:00 release" is 09:00 local a week
+    later even across a daylight-saving change (same gap and fold rules as releases).
+    """
+    local = instant.astimezone(ZoneInfo(zone))
+    return release_instant(local.date(), days, local.time().replace(tzinfo=None), zone)

@@ -20,7 +20,7 @@ from app.cohorts.models import (
     ProgramGoal,
 )
 from app.cohorts.schedule import release_instant
-from app.cohorts.signals import module_released
+from app.cohorts.signals import cohort_launched, module_released
 from app.db import get_session, transaction
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 
@@ -218,27 +218,32 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
                         launched_at=now)
         session.add(cohort)
         session.flush()
-        _snapshot_modules(session, cohort, program)
+        copied = _snapshot_modules(session, cohort, program)
+        cohort_launched.send(cohort, modules=copied, now=now)
         audit.record(session, user.id, "cohort.launched", cohort_id=cohort.id,
                      target_type="cohort", target_id=cohort.id)
     return cohort
 
 
-def _snapshot_modules(session, cohort: Cohort, program: Program) -> None:
+def _snapshot_modules(session, cohort: Cohort, program: Program) -> dict[int, int]:
     """Copy the program's modules into the cohort and compute each release instant.
 
     The snapshot rule: a cohort runs the program as it was at launch. Later edits to the
-    program change future cohorts only, never a running one.
+    program change future cohorts only, never a running one. Returns
+    ``{module_id: cohort_module_id}`` for the features that copy their own parts.
     """
+    copies = {}
     for module in program.modules:
-        session.add(CohortModule(
+        copies[module.id] = CohortModule(
             cohort_id=cohort.id, module_id=module.id, position=module.position,
             title=module.title, body=module.body,
             release_offset_days=module.release_offset_days, release_time=module.release_time,
             release_at=release_instant(cohort.starts_on, module.release_offset_days,
                                        module.release_time, cohort.timezone),
-        ))
+        )
+    session.add_all(copies.values())
     session.flush()
+    return {module_id: copy.id for module_id, copy in copies.items()}
 
 
 def enroll_member(user: User, cohort_id: int, *, email: str, role: str,

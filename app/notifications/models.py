@@ -31,3 +31,17 @@ class Notification(Model):
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class CalendarFeed(Model):
+    """A person's private iCalendar feed: a secret URL, stored only as a hash."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         unique=True)
+    #: SHA-256 of the secret in the URL; a new secret (revocation) replaces it.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_fetched_at: Mapped[datetime | None]

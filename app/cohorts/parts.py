@@ -1,0 +1,81 @@
+"""What other features put into a module — discussion prompts, assignments — behind one
+interface, so cohort pages, the API, "this week" and the calendar can show them without
+cohorts importing those features (they register a provider at start-up)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from app.cohorts.models import Cohort, CohortModule, Module
+
+#: Order of kinds within a module.
+KIND_ORDER = {"prompt": 0, "thread": 0, "assignment": 1}
+
+
+@dataclass(frozen=True)
+class ModulePart:
+    """One item of a module as a page or the API presents it."""
+
+    #: "prompt" / "assignment" on a program module; "thread" / "assignment" in a cohort.
+    kind: str
+    id: int
+    #: The Module id (program) or CohortModule id (cohort) it belongs to.
+    module_id: int
+    position: int
+    title: str
+    #: Markdown as written by the owner (render with ``render_markdown``).
+    body: str
+    #: A page for it, when its feature has one.
+    url: str | None = None
+    #: Short plain-text facts, e.g. "Reply to at least 2 peers".
+    facts: tuple[str, ...] = ()
+    #: Dated milestones, e.g. ("Submissions due", instant); cohort parts only.
+    dates: tuple[tuple[str, datetime], ...] = field(default=())
+    #: The instant the part is due, if any ("this week" and the calendar use it).
+    due_at: datetime | None = None
+
+
+class PartProvider(Protocol):
+    """A feature that contributes parts to modules. One query per call, however many modules."""
+
+    def parts_of_modules(self, modules: list[Module]) -> list[ModulePart]:
+        """Parts of program modules (authoring and preview)."""
+
+    def parts_of_cohort_modules(self, cohort: Cohort,
+                                modules: list[CohortModule]) -> list[ModulePart]:
+        """Parts of one cohort's modules, with dates in that cohort's schedule."""
+
+
+_providers: list[PartProvider] = []
+
+
+def register(provider: PartProvider) -> None:
+    """Add a provider (once per process; a second registration of the same one is ignored)."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def _by_module(parts: list[ModulePart], module_ids: list[int]) -> dict[int, list[ModulePart]]:
+    """Group parts per module, in kind order then position."""
+    grouped: dict[int, list[ModulePart]] = {module_id: [] for module_id in module_ids}
+    for part in sorted(parts, key=lambda p: (KIND_ORDER.get(p.kind, 9), p.position, p.id)):
+        grouped.setdefault(part.module_id, []).append(part)
+    return grouped
+
+
+def parts_of_modules(modules: list[Module]) -> dict[int, list[ModulePart]]:
+    """Every provider's parts of these program modules, keyed by module id."""
+    if not modules:
+        return {}
+    parts = [p for provider in _providers for p in provider.parts_of_modules(modules)]
+    return _by_module(parts, [m.id for m in modules])
+
+
+def parts_of_cohort_modules(cohort: Cohort,
+                            modules: list[CohortModule]) -> dict[int, list[ModulePart]]:
+    """Every provider's parts of these cohort modules, keyed by cohort module id."""
+    if not modules:
+        return {}
+    parts = [part for provider in _providers
+             for part in provider.parts_of_cohort_modules(cohort, modules)]
+    return _by_module(parts, [m.id for m in modules])

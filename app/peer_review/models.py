@@ -1,0 +1,123 @@
+"""Practice assignments with their rubrics, and the copy each cohort runs."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Model, utcnow
+
+_WINDOWS = (
+    "reviews_required BETWEEN 1 AND 10 AND submit_days >= 0 AND review_days >= 0"
+    " AND review_expiry_hours BETWEEN 1 AND 720"
+)
+
+
+class Rubric(Model):
+    """Criteria × levels with points. Each rubric belongs to exactly one assignment or one
+    cohort assignment: launching a cohort copies the rubric, so editing the program's
+    rubric never changes how a running cohort is reviewed."""
+
+    __tablename__ = "rubrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    criteria: Mapped[list["RubricCriterion"]] = relationship(
+        order_by="RubricCriterion.position", cascade="all, delete-orphan",
+        back_populates="rubric")
+
+
+class RubricCriterion(Model):
+    """One row of a rubric: what is judged."""
+
+    __tablename__ = "rubric_criteria"
+    __table_args__ = (UniqueConstraint("rubric_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    rubric: Mapped[Rubric] = relationship(back_populates="criteria")
+    levels: Mapped[list["RubricLevel"]] = relationship(
+        order_by="RubricLevel.position", cascade="all, delete-orphan",
+        back_populates="criterion")
+
+
+class RubricLevel(Model):
+    """One column of a criterion: a described level worth some points."""
+
+    __tablename__ = "rubric_levels"
+    __table_args__ = (
+        UniqueConstraint("criterion_id", "position"),
+        CheckConstraint("points >= 0", name="points_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_criteria.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    points: Mapped[int]
+
+    criterion: Mapped[RubricCriterion] = relationship(back_populates="levels")
+
+
+class Assignment(Model):
+    """A practice assignment of a program module (the template)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("module_id", "position"),
+        CheckConstraint(_WINDOWS, name="windows"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    #: Markdown as written by the owner.
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
+                                           unique=True)
+    reviews_required: Mapped[int] = mapped_column(default=3)
+    #: Submissions are due this many days after the module's release.
+    submit_days: Mapped[int] = mapped_column(default=7)
+    #: Reviews are due this many days after submissions are due.
+    review_days: Mapped[int] = mapped_column(default=4)
+    #: An unfinished review goes back to the pool after this many hours.
+    review_expiry_hours: Mapped[int] = mapped_column(default=48)
+
+    rubric: Mapped[Rubric] = relationship()
+
+
+class CohortAssignment(Model):
+    """An assignment as one cohort runs it: copied at launch with its own rubric copy."""
+
+    __tablename__ = "cohort_assignments"
+    __table_args__ = (
+        UniqueConstraint("cohort_module_id", "position"),
+        CheckConstraint(_WINDOWS, name="windows"),
+        Index("ix_cohort_assignments_cohort_id", "cohort_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    cohort_module_id: Mapped[int] = mapped_column(
+        ForeignKey("cohort_modules.id", ondelete="CASCADE"))
+    #: The program assignment it was copied from (may be deleted later).
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignments.id", ondelete="SET NULL"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
+                                           unique=True)
+    reviews_required: Mapped[int] = mapped_column(default=3)
+    submit_days: Mapped[int] = mapped_column(default=7)
+    review_days: Mapped[int] = mapped_column(default=4)
+    review_expiry_hours: Mapped[int] = mapped_column(default=48)
+
+    rubric: Mapped[Rubric] = relationship()
