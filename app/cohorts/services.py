@@ -137,6 +137,16 @@ def get_program_for(user: User, program_id: int) -> Program:
     return program
 
 
+def get_module_for(user: User, module_id: int) -> Module:
+    """Return a program module to its program's owner (with its program), else NotFound."""
+    module = get_session().scalar(
+        select(Module).where(Module.id == module_id).options(joinedload(Module.program))
+    )
+    if module is None or module.program.owner_id != user.id:
+        raise NotFound()
+    return module
+
+
 def list_members(user: User, cohort_id: int) -> list[Membership]:
     """The roster, for the cohort's staff."""
     access = get_cohort_for(user, cohort_id)
