@@ -87,6 +87,8 @@ class EndpointSpec:
     errors: tuple[int, ...]
     content_type: str = "application/json"
     tags: list[str] = field(default_factory=list)
+    #: A body that is not JSON (e.g. an uploaded CSV): media type -> schema, for the document.
+    raw_body: dict[str, dict] | None = None
 
 
 def encode_cursor(last_id: int) -> str:
@@ -198,11 +200,13 @@ def _parse(schema: type[BaseModel] | None, source: str) -> BaseModel | None:
 def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             errors: tuple[int, ...] = (), content_type: str = "application/json"):
+             errors: tuple[int, ...] = (), content_type: str = "application/json",
+             raw_body: dict[str, dict] | None = None):
     """Declare an API endpoint: routing, auth, validation, response shape and docs.
 
     The view receives ``user`` (when ``auth``), ``body`` and ``query`` as keyword
     arguments along with the URL values, and returns a dict, a model, or a Response.
+    A view that reads a non-JSON body itself names its media types in ``raw_body``.
     """
     def decorate(view: Callable) -> Callable:
         """Wrap the view and register it with its description."""
@@ -228,7 +232,7 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
         wrapper._api_spec = EndpointSpec(
             method=method, summary=summary, body=body, query=query, response=response,
             status=status, auth=auth, errors=errors, content_type=content_type,
-            tags=[bp.name.removesuffix("_api")],
+            tags=[bp.name.removesuffix("_api")], raw_body=raw_body,
         )
         # Session-cookie callers are CSRF-checked in api_user(); token callers need none.
         csrf.exempt(wrapper)
@@ -310,6 +314,8 @@ def build_openapi(app: Flask) -> dict:
                 "required": True,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
+        if spec.raw_body:
+            operation["requestBody"] = {"required": True, "content": spec.raw_body}
         ok: dict[str, Any] = {"description": HTTP_CODES.get(spec.status, "ok")}
         if spec.status == 200 or spec.status == 201:
             ok["description"] = "Success"
@@ -322,8 +328,8 @@ def build_openapi(app: Flask) -> dict:
         codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body or spec.query:
             codes |= {400, 422}
-        if spec.body:
-            codes.add(413)
+        if spec.body or spec.raw_body:
+            codes |= {400, 413, 422}
         if spec.auth and spec.method not in ("GET", "HEAD", "OPTIONS"):
             codes.add(400)  # a session-cookie write without a valid X-CSRFToken
         for code in sorted(codes):

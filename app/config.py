@@ -98,6 +98,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         or (env.get("REDIS_URL") or "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Per feed address: calendar apps poll every few minutes to every day.
+        "CALENDAR_RATE_LIMIT": env.get("CALENDAR_RATE_LIMIT", "30 per minute;300 per day"),
         "INVITE_TTL": timedelta(days=14),
         "PASSWORD_RESET_TTL": timedelta(hours=2),
         "API_TOKEN_TTL": timedelta(days=365),

@@ -64,6 +64,27 @@ def close_room_sockets(room: str) -> None:
         _deliver([PendingDisconnect(room)])
 
 
+@dataclass(frozen=True)
+class PendingLeave:
+    """A user's sockets to take out of a room once the transaction commits (removal)."""
+
+    user_id: int
+    room: str
+
+
+def leave_room_after_commit(user_id: int, room: str) -> None:
+    """Make every socket of a user leave a room after the commit (e.g. ``cohort:ID``).
+
+    Each socket sits in ``user:ID``, so its sids are known without asking the client.
+    Outside a transaction, the sockets leave at once.
+    """
+    db_session = get_session()
+    if db_session.in_transaction() and db_session.info.get("tx_depth"):
+        db_session.info.setdefault(_PENDING, []).append(PendingLeave(user_id, room))
+    else:
+        _deliver([PendingLeave(user_id, room)])
+
+
 def room_kind(kind: str):
     """Register the authoriser for a room kind (``cohort``, ``thread``…)."""
     def register(authorise: Callable) -> Callable:
@@ -78,6 +99,11 @@ def _deliver(items: list) -> None:
         try:
             if isinstance(item, PendingEmit):
                 socketio.emit(item.event, item.payload, to=item.room)
+            elif isinstance(item, PendingLeave):
+                participants = socketio.server.manager.get_participants(
+                    "/", f"user:{item.user_id}")
+                for sid, _eio_sid in list(participants):
+                    socketio.server.leave_room(sid, item.room, namespace="/")
             else:
                 participants = socketio.server.manager.get_participants("/", item.room)
                 for sid, _eio_sid in list(participants):

@@ -1,6 +1,7 @@
 """Benchmark: a release burst — many cohorts whose modules all fall due in the same minute.
 
     .venv/bin/python bench/release_burst.py [--cohorts 1000] [--members 50] [--database URL]
+                                            [--analyze]
 
 Without ``--database`` it uses a new SQLite file. For PostgreSQL pass a URL; the run uses a
 schema of its own and drops it afterwards. Prints the time to process every release and
@@ -62,6 +63,8 @@ def main() -> None:
     parser.add_argument("--cohorts", type=int, default=1000)
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--analyze", action="store_true",
+                        help="gather planner statistics after loading, as autovacuum would")
     args = parser.parse_args()
     import_all_models()
     schema = None
@@ -80,6 +83,9 @@ def main() -> None:
         engine = get_database(app).engine
         Model.metadata.create_all(engine)
         build(engine, args.cohorts, args.members)
+        if args.analyze:
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
         with app.app_context():
             started = time.perf_counter()
             released = services.release_due_modules(now=NOW)

@@ -4,8 +4,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the cohort pages and API, and its live rooms."""
+    """Register the cohort pages and API, its live rooms, and its release jobs' hook."""
     from app.cohorts import api, events, views  # noqa: F401  (events registers rooms)
+    from app.cohorts.jobs import on_releases_scheduled
+    from app.cohorts.signals import releases_scheduled
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    # A module-level function: connecting it again (one app per test) changes nothing.
+    releases_scheduled.connect(on_releases_scheduled)

@@ -79,3 +79,33 @@ def parts_of_cohort_modules(cohort: Cohort,
     parts = [part for provider in _providers
              for part in provider.parts_of_cohort_modules(cohort, modules)]
     return _by_module(parts, [m.id for m in modules])
+
+
+def parts_of_cohorts(groups: list[tuple[Cohort, list[CohortModule]]]
+                     ) -> dict[int, list[ModulePart]]:
+    """Parts of several cohorts' modules at once, keyed by cohort module id.
+
+    Pages that list many cohorts (home, "this week", the calendar feed) use this. A provider
+    that also offers ``parts_of_many_cohorts(groups)`` answers for every cohort in one query,
+    which keeps those pages at a fixed cost; any other provider is asked once per cohort.
+    """
+    groups = [(cohort, modules) for cohort, modules in groups if modules]
+    if not groups:
+        return {}
+    parts: list[ModulePart] = []
+    for provider in _providers:
+        many = getattr(provider, "parts_of_many_cohorts", None)
+        if many is not None:
+            parts.extend(many(groups))
+            continue
+        for cohort, modules in groups:
+            parts.extend(provider.parts_of_cohort_modules(cohort, modules))
+    return _by_module(parts, [m.id for _, modules in groups for m in modules])
+
+
+def milestones(part: ModulePart) -> tuple[tuple[str, datetime], ...]:
+    """A cohort part's dated milestones: its ``dates``, plus ``due_at`` when not among them."""
+    dates = tuple(part.dates)
+    if part.due_at is not None and all(at != part.due_at for _, at in dates):
+        dates += (("Due", part.due_at),)
+    return dates

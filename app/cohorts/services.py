@@ -1,10 +1,16 @@
 """Cohort rules: who may see a program or cohort, and the first authoring steps."""
 
-from dataclasses import dataclass
-from datetime import date, datetime, time
+import csv
+import io
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit, realtime
 from app.accounts.models import User
@@ -16,13 +22,27 @@ from app.cohorts.models import (
     CohortModule,
     Membership,
     Module,
+    ModuleCompletion,
     Program,
     ProgramGoal,
 )
+from app.cohorts.parts import (
+    ModulePart,
+    milestones,
+    parts_of_cohort_modules,
+    parts_of_cohorts,
+)
 from app.cohorts.schedule import release_instant
-from app.cohorts.signals import cohort_launched, module_released
+from app.cohorts.signals import (
+    cohort_launched,
+    member_removed,
+    module_released,
+    releases_scheduled,
+)
 from app.db import get_session, transaction
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
 
 OWNER = "owner"
 
@@ -130,7 +150,7 @@ def get_program_for(user: User, program_id: int) -> Program:
     """Return a program to its owner (with goals and modules), else NotFound."""
     program = get_session().scalar(
         select(Program).where(Program.id == program_id)
-        .options(joinedload(Program.goals), joinedload(Program.modules))
+        .options(selectinload(Program.goals), selectinload(Program.modules))
     )
     if program is None or program.owner_id != user.id:
         raise NotFound()
@@ -171,11 +191,10 @@ def create_program(user: User, *, title: str, summary: str = "", goals: list[str
     """Create a program with its goals (the skills or values it aims to change)."""
     _require_owner_rights(user)
     title = (title or "").strip()
-    if not title or len(title) > 200:
-        raise Invalid(fields={"title": "Give the program a title of 1 to 200 characters."})
     clean_goals = [g.strip() for g in goals if g and g.strip()]
-    if any(len(g) > 200 for g in clean_goals):
-        raise Invalid(fields={"goals": "Keep each goal under 200 characters."})
+    errors = _program_errors(title, clean_goals)
+    if errors:
+        raise Invalid(fields=errors)
     with transaction() as session:
         program = Program(owner_id=user.id, title=title, summary=summary or "",
                           created_at=now, updated_at=now)
@@ -191,16 +210,13 @@ def add_module(user: User, program_id: int, *, title: str, body: str = "",
                release_offset_days: int = 0, release_time: time = time(9, 0)) -> Module:
     """Append a module to a program."""
     program = get_program_for(user, program_id)
-    errors = {}
-    if not (title or "").strip() or len(title) > 200:
-        errors["title"] = "Give the module a title of 1 to 200 characters."
-    if not 0 <= release_offset_days <= 3650:
-        errors["release_offset_days"] = "Use a number of days from 0 to 3650."
+    title = (title or "").strip()
+    errors = _module_errors(title, body, release_offset_days)
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
         position = max((m.position for m in program.modules), default=-1) + 1
-        module = Module(position=position, title=title.strip(), body=body or "",
+        module = Module(position=position, title=title, body=body or "",
                         release_offset_days=release_offset_days, release_time=release_time)
         program.modules.append(module)
         session.flush()
@@ -230,6 +246,7 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
         session.flush()
         copied = _snapshot_modules(session, cohort, program)
         cohort_launched.send(cohort, modules=copied, now=now)
+        releases_scheduled.send(cohort, cohort_module_ids=list(copied.values()), now=now)
         audit.record(session, user.id, "cohort.launched", cohort_id=cohort.id,
                      target_type="cohort", target_id=cohort.id)
     return cohort
@@ -329,6 +346,7 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
         audit.record(session, user.id, "module.release_moved", cohort_id=cohort_id,
                      target_type="cohort_module", target_id=module.id,
                      old=old_at.isoformat(), new=new_at.isoformat())
+        releases_scheduled.send(module.cohort, cohort_module_ids=[module.id], now=now)
     if new_at <= now:
         release_module(module.id, now=now)
     return module
@@ -341,38 +359,98 @@ def release_module(cohort_module_id: int, *, now: datetime) -> bool:
     facilitator's "release now" racing the job can never both win.
     """
     with transaction() as session:
-        claimed = session.execute(
-            update(CohortModule)
-            .where(CohortModule.id == cohort_module_id, CohortModule.released_at.is_(None),
-                   CohortModule.release_at <= now)
-            .values(released_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            return False
-        # populate_existing: an instance already in the session would still say unreleased.
-        module = session.get(CohortModule, cohort_module_id, populate_existing=True)
-        members = session.execute(
-            select(Membership.user_id, User.email).join(User)
-            .where(Membership.cohort_id == module.cohort_id)
-        ).all()
-        module_released.send(module, members=members, now=now)
+        claimed = _claim_releases(session, CohortModule.id == cohort_module_id, now=now)
+        return _announce_releases(session, claimed, now=now) == 1
+
+
+def release_due_modules(*, now: datetime, limit: int = 5000, batch: int = 50) -> int:
+    """Process every release that is due and not yet done (the reconcile job).
+
+    Releases are claimed ``batch`` at a time, each batch and its side effects in one
+    transaction, so a burst of due releases costs a few statements per release and one
+    commit per batch. A batch that fails is retried one release at a time, so one bad
+    release cannot hold back the others; it is skipped (and logged) until the next run.
+    """
+    released, failed = 0, set()
+    while released < limit:
+        due = (select(CohortModule.id)
+               .where(CohortModule.released_at.is_(None), CohortModule.release_at <= now)
+               .order_by(CohortModule.release_at, CohortModule.id)
+               .limit(min(batch, limit - released)))
+        if failed:
+            due = due.where(CohortModule.id.not_in(failed))
+        try:
+            with transaction() as session:
+                claimed = _claim_releases(session, CohortModule.id.in_(due.scalar_subquery()),
+                                          now=now)
+                count = _announce_releases(session, claimed, now=now)
+        except Exception:
+            log.exception("a batch of releases failed; releasing them one by one")
+            module_ids = get_session().scalars(due).all()
+            if not module_ids:
+                break
+            for module_id in module_ids:
+                try:
+                    released += release_module(module_id, now=now)
+                except Exception:
+                    log.exception("the release of cohort module %s failed", module_id)
+                    failed.add(module_id)
+            continue
+        if not count:
+            break
+        released += count
+    return released
+
+
+def _claim_releases(session, which, *, now: datetime) -> list[int]:
+    """Mark the due, unprocessed releases among ``which`` as processed; their ids."""
+    return session.scalars(
+        update(CohortModule)
+        .where(which, CohortModule.released_at.is_(None), CohortModule.release_at <= now)
+        .values(released_at=now)
+        .returning(CohortModule.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+
+
+def _announce_releases(session, module_ids: list[int], *, now: datetime) -> int:
+    """Send each claimed release's signal and live event (in the claim's transaction)."""
+    if not module_ids:
+        return 0
+    # populate_existing: an instance already in the session would still say unreleased.
+    modules = session.scalars(
+        select(CohortModule).where(CohortModule.id.in_(module_ids))
+        .order_by(CohortModule.release_at, CohortModule.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    members = defaultdict(list)
+    for cohort_id, user_id, email in session.execute(
+            select(Membership.cohort_id, Membership.user_id, User.email).join(User)
+            .where(Membership.cohort_id.in_({module.cohort_id for module in modules}))):
+        members[cohort_id].append((user_id, email))
+    for module in modules:
+        module_released.send(module, members=members[module.cohort_id], now=now)
         realtime.notify("module_released", {
             "cohort_id": module.cohort_id, "module_id": module.id, "title": module.title,
             "release_at": module.release_at.isoformat(),
         }, f"cohort:{module.cohort_id}")
-    return True
+    return len(modules)
 
 
-def release_due_modules(*, now: datetime, limit: int = 5000) -> int:
-    """Process every release that is due and not yet done (the reconcile job)."""
-    due = get_session().scalars(
-        select(CohortModule.id)
-        .where(CohortModule.released_at.is_(None), CohortModule.release_at <= now)
-        .order_by(CohortModule.release_at, CohortModule.id).limit(limit)
-    ).all()
-    get_session().commit()  # end the read; each release is its own transaction
-    return sum(release_module(module_id, now=now) for module_id in due)
+def list_upcoming_releases(*, now: datetime, until: datetime, limit: int = 5000,
+                           cohort_module_ids: list[int] | None = None,
+                           ) -> list[tuple[int, datetime]]:
+    """``(cohort_module_id, release_at)`` of unprocessed releases after now, up to ``until``.
+
+    Earliest first; ``cohort_module_ids`` narrows it to those modules.
+    """
+    query = (select(CohortModule.id, CohortModule.release_at)
+             .where(CohortModule.released_at.is_(None), CohortModule.release_at > now,
+                    CohortModule.release_at <= until)
+             .order_by(CohortModule.release_at, CohortModule.id).limit(limit))
+    if cohort_module_ids is not None:
+        query = query.where(CohortModule.id.in_(cohort_module_ids))
+    return [(module_id, release_at) for module_id, release_at in get_session().execute(query)]
 
 
 def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
@@ -385,3 +463,809 @@ def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
     if not module.is_released(now) and not access.is_staff:
         raise NotFound()
     return access, module
+
+
+# --- program authoring: editing programs and their modules -------------------------------------
+
+#: The longest module content accepted (Markdown characters).
+MAX_MODULE_BODY = 100_000
+
+
+def check_can_create_programs(user: User) -> None:
+    """Raise NotAllowed unless the user may create programs (pages ask before showing a form)."""
+    _require_owner_rights(user)
+
+
+def _program_errors(title: str, goals: list[str]) -> dict[str, str]:
+    """Field errors of a program's title and goals (goals already trimmed)."""
+    errors = {}
+    if not title or len(title) > 200:
+        errors["title"] = "Give the program a title of 1 to 200 characters."
+    if any(len(goal) > 200 for goal in goals):
+        errors["goals"] = "Keep each goal under 200 characters."
+    return errors
+
+
+def _module_errors(title: str, body: str, release_offset_days: int) -> dict[str, str]:
+    """Field errors of a module's title, content and release offset (title already trimmed)."""
+    errors = {}
+    if not title or len(title) > 200:
+        errors["title"] = "Give the module a title of 1 to 200 characters."
+    if len(body or "") > MAX_MODULE_BODY:
+        errors["body"] = "Keep the content under 100,000 characters."
+    if not 0 <= release_offset_days <= 3650:
+        errors["release_offset_days"] = "Use a number of days from 0 to 3650."
+    return errors
+
+
+def _renumber(session, rows: list) -> None:
+    """Give ``rows`` the positions 0, 1, 2… in list order.
+
+    Positions are unique per parent and checked row by row, so a swap done in place would
+    collide half way: every row first moves to a negative position, then to its final one.
+    """
+    if all(row.position == index for index, row in enumerate(rows)):
+        return
+    for index, row in enumerate(rows):
+        row.position = -index - 1
+    session.flush()
+    for index, row in enumerate(rows):
+        row.position = index
+    session.flush()
+
+
+def list_my_programs(user: User, *, after_id: int = 0, limit: int = 50) -> list[Program]:
+    """Programs the user owns in id order, after a cursor id (the API's pages)."""
+    return list(get_session().scalars(
+        select(Program).where(Program.owner_id == user.id, Program.id > after_id)
+        .order_by(Program.id).limit(limit)
+    ))
+
+
+def list_program_cohorts(user: User, program_id: int) -> list[Cohort]:
+    """Cohorts launched from a program, newest first; empty unless the user owns it."""
+    return list(get_session().scalars(
+        select(Cohort).join(Program)
+        .where(Cohort.program_id == program_id, Program.owner_id == user.id)
+        .order_by(Cohort.id.desc())
+    ))
+
+
+def update_program(user: User, program_id: int, *, title: str, summary: str,
+                   goals: list[str], now: datetime) -> Program:
+    """Change a program's title, summary and goals (the goals given replace the old list).
+
+    A goal whose text is kept keeps its identity, whatever its new place in the list, so
+    anything recorded against it (pre/post pulses) still refers to the same goal.
+    """
+    program = get_program_for(user, program_id)
+    title = (title or "").strip()
+    clean_goals = [g.strip() for g in goals if g and g.strip()]
+    errors = _program_errors(title, clean_goals)
+    if errors:
+        raise Invalid(fields=errors)
+    with transaction() as session:
+        program.title = title
+        program.summary = summary or ""
+        program.updated_at = now
+        unused: dict[str, list[ProgramGoal]] = {}
+        for goal in program.goals:
+            unused.setdefault(goal.text, []).append(goal)
+        goals = [unused[text].pop(0) if unused.get(text) else ProgramGoal(position=-1, text=text)
+                 for text in clean_goals]
+        for goal in [g for left in unused.values() for g in left]:
+            program.goals.remove(goal)
+        session.flush()  # the removed goals free their positions first
+        program.goals = goals
+        _renumber(session, goals)
+        audit.record(session, user.id, "program.updated", target_type="program",
+                     target_id=program.id)
+    return program
+
+
+def update_module(user: User, module_id: int, *, title: str, body: str,
+                  release_offset_days: int, release_time: time,
+                  position: int | None = None) -> Module:
+    """Change a module's content and release offset, and optionally its place (see
+    :func:`move_module`), in one transaction.
+
+    Cohorts already launched keep their own copy: this changes future cohorts only.
+    """
+    module = get_module_for(user, module_id)
+    title = (title or "").strip()
+    errors = _module_errors(title, body, release_offset_days)
+    modules = module.program.modules
+    if position is not None and not 0 <= position < len(modules):
+        errors["position"] = f"Use a position from 0 to {len(modules) - 1}."
+    if errors:
+        raise Invalid(fields=errors)
+    with transaction() as session:
+        module.title = title
+        module.body = body or ""
+        module.release_offset_days = release_offset_days
+        module.release_time = release_time
+        if position is not None:
+            _place(session, modules, module, position)
+    return module
+
+
+def _place(session, modules: list[Module], module: Module, position: int) -> None:
+    """Move a module to ``position`` in its program's order and renumber the others."""
+    order = [m for m in modules if m is not module]
+    order.insert(position, module)
+    _renumber(session, order)
+    modules.sort(key=lambda m: m.position)
+
+
+def move_module(user: User, module_id: int, position: int) -> Module:
+    """Put a module at ``position`` (0 is first) in its program; the others close up."""
+    module = get_module_for(user, module_id)
+    modules = module.program.modules
+    if not 0 <= position < len(modules):
+        raise Invalid(fields={"position": f"Use a position from 0 to {len(modules) - 1}."})
+    with transaction() as session:
+        _place(session, modules, module, position)
+    return module
+
+
+def delete_module(user: User, module_id: int) -> None:
+    """Delete a module with its prompts and assignments; the modules after it move up.
+
+    Running cohorts keep their copy of it (the snapshot rule).
+    """
+    module = get_module_for(user, module_id)
+    program = module.program
+    with transaction() as session:
+        program.modules.remove(module)
+        session.flush()
+        _renumber(session, program.modules)
+        audit.record(session, user.id, "module.deleted", target_type="module",
+                     target_id=module_id, program_id=program.id, title=module.title)
+
+
+# --- enrolment and the roster ---------------------------------------------------------------------
+#
+# Rules of the roster, shared by the add form, the CSV import and the API:
+# - Staff (the cohort's facilitators and its program's owner) enrol and remove people.
+# - An e-mail with an account that has a password is added at once; an unknown e-mail (or an
+#   invited account that never set a password) gets an invitation e-mail through the outbox
+#   and is a member from that moment.
+# - Someone already in the cohort keeps their membership and role: enrolment never changes
+#   a role, and never renames an existing account.
+# - A CSV import is checked whole before anything is written. By default one bad row means
+#   nothing is imported; with ``only_valid`` the good rows are imported and the bad ones
+#   reported. An empty role means learner.
+
+#: The CSV header, in this order.
+IMPORT_COLUMNS = ("email", "name", "role")
+IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_ROWS = 5_000
+#: As long as an account's name may be.
+NAME_MAX = 120
+#: How stale ``Membership.last_active_at`` may get before a request writes it again.
+ACTIVITY_INTERVAL = timedelta(hours=1)
+ROSTER_PAGE_SIZE = 100
+UTF8_HINT = ("Save it as UTF-8 CSV (in Excel: File › Save As › “CSV UTF-8”; in Google Sheets: "
+             "File › Download › CSV) and upload it again.")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one line of an import was refused; ``line`` is None for the file as a whole."""
+
+    line: int | None
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, when refused, would have done), e-mails listed per outcome.
+
+    ``added`` had accounts and are members now; ``invited`` are members too and were sent
+    an invitation to set up their account; ``already_members`` were left as they were.
+    """
+
+    added: list[str] = field(default_factory=list)
+    invited: list[str] = field(default_factory=list)
+    already_members: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    #: Whether anything was written (False when the import was refused).
+    imported: bool = False
+
+
+class ImportRejected(Invalid):
+    """A CSV import was refused: nothing was written. ``report`` lists every problem."""
+
+    code = "csv_invalid"
+
+    def __init__(self, report: ImportReport, message: str):
+        fields = {("file" if e.line is None else f"line {e.line}"): e.reason
+                  for e in report.errors}
+        super().__init__(message, fields=fields)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A checked row of an import."""
+
+    line: int
+    email: str
+    name: str
+    role: str
+
+
+@dataclass
+class AddResult:
+    """The outcome of adding one person: ``added`` or ``invited``, and the membership."""
+
+    membership: Membership
+    outcome: str
+
+
+def _require_staff(user: User, cohort_id: int, message: str) -> CohortAccess:
+    """The cohort for its staff; NotAllowed for its other members, NotFound for outsiders."""
+    access = get_cohort_for(user, cohort_id)
+    if not access.is_staff:
+        raise NotAllowed(message)
+    return access
+
+
+def _check_row(line: int, email: str, name: str,
+               role: str) -> tuple[_Row | None, dict[str, str]]:
+    """Check one row's values: the clean row, or ``{field: reason}`` when refused."""
+    email, name, role = email.strip(), name.strip(), role.strip().lower() or "learner"
+    if not email:
+        return None, {"email": "The e-mail is missing."}
+    try:
+        clean_email = normalize_email(email)
+    except Invalid:
+        return None, {"email": f"“{email[:100]}” is not a valid e-mail address."}
+    if role not in ROLES:
+        return None, {"role": f"Unknown role “{role[:40]}”; use learner or facilitator "
+                              "(an empty role means learner)."}
+    if len(name) > NAME_MAX:
+        return None, {"name": f"The name is {len(name)} characters long; keep it to "
+                              f"{NAME_MAX}."}
+    return _Row(line, clean_email, name, role), {}
+
+
+def _decode_csv(data: bytes) -> str:
+    """The file as text, or ImportRejected with a file-level reason."""
+    def refuse(reason: str) -> ImportRejected:
+        return ImportRejected(ImportReport(errors=[RowError(None, reason)]), reason)
+
+    if len(data) > IMPORT_MAX_BYTES:
+        raise refuse(f"The file is larger than {IMPORT_MAX_BYTES // 1_000_000} MB; "
+                     "split it into smaller files.")
+    if not data.strip():
+        raise refuse("The file is empty. The first line must be the header email,name,role.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise refuse("This file is UTF-16 text. " + UTF8_HINT)
+    if b"\x00" in data:
+        raise refuse("This is not a CSV text file (it contains binary data, or it is UTF-16 "
+                     "text). " + UTF8_HINT)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise refuse(f"The file is not UTF-8 text (line {line} has a character in another "
+                     "encoding, such as Latin-1). " + UTF8_HINT) from None
+
+
+def _parse_import(data: bytes) -> tuple[list[_Row], list[RowError]]:
+    """Check every row of a CSV import; file-level problems raise ImportRejected."""
+    text = _decode_csv(data)
+
+    def refuse(reason: str) -> ImportRejected:
+        return ImportRejected(ImportReport(errors=[RowError(None, reason)]), reason)
+
+    # strict: a stray or unclosed quote is an error, not a row that swallows the rest.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[_Row] = []
+    errors: list[RowError] = []
+    first_line_of: dict[str, int] = {}
+    header_seen = False
+    next_line = 1
+    try:
+        for cells in reader:
+            # A quoted value may span lines: a row starts where the previous one ended.
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines (a trailing newline, a spacer row) mean nothing
+            if not header_seen:
+                header = [cell.strip().lower() for cell in cells]
+                if tuple(header) != IMPORT_COLUMNS:
+                    found = ",".join(cell.strip() for cell in cells)[:100]
+                    hint = (" It looks like a data row: add the header line above it."
+                            if "@" in found else "")
+                    raise refuse(f"Line {line} must be the header email,name,role "
+                                 f"(found “{found}”).{hint}")
+                header_seen = True
+                continue
+            if len(rows) + len(errors) >= IMPORT_MAX_ROWS:
+                raise refuse(f"The file has more than {IMPORT_MAX_ROWS:,} rows; split it into "
+                             "smaller files.")
+            while len(cells) > len(IMPORT_COLUMNS) and not cells[-1].strip():
+                cells.pop()  # spreadsheets sometimes add empty trailing cells
+            if len(cells) != len(IMPORT_COLUMNS):
+                much = "many" if len(cells) > len(IMPORT_COLUMNS) else "few"
+                errors.append(RowError(line, f"Too {much} columns: {len(cells)} instead of 3 "
+                                             "(email,name,role). Quote a name that has a "
+                                             "comma, e.g. \"Lovelace, Ada\"."))
+                continue
+            row, problem = _check_row(line, *cells)
+            if problem:
+                errors.extend(RowError(line, reason) for reason in problem.values())
+                continue
+            if row.email in first_line_of:
+                errors.append(RowError(line, f"Duplicate of line {first_line_of[row.email]} "
+                                             f"({row.email})."))
+                continue
+            first_line_of[row.email] = line
+            rows.append(row)
+    except csv.Error as error:
+        raise refuse(f"Line {reader.line_num} cannot be read as CSV ({error}). Check its "
+                     "quotes.") from None
+    if not header_seen:
+        raise refuse("The file is empty. The first line must be the header email,name,role.")
+    if not rows and not errors:
+        raise refuse("The file has a header but no rows under it.")
+    return rows, errors
+
+
+def _plan_rows(cohort: Cohort, rows: list[_Row],
+               report: ImportReport) -> list[tuple[_Row, User | None]]:
+    """Sort checked rows into members already, refusals and people to enrol (no writes).
+
+    Accounts and memberships of every e-mail are loaded in one query each. Existing members
+    go to ``report.already_members``, disabled accounts to ``report.errors``; the rest is
+    returned with the account each e-mail has (None for a new person).
+    """
+    session = get_session()
+    users = {u.email: u for u in session.scalars(
+        select(User).where(User.email.in_([row.email for row in rows])))}
+    member_ids = set(session.scalars(
+        select(Membership.user_id).where(Membership.cohort_id == cohort.id,
+                                         Membership.user_id.in_([u.id for u in users.values()]))))
+    to_enrol = []
+    for row in rows:
+        user = users.get(row.email)
+        if user is not None and user.id in member_ids:
+            report.already_members.append(row.email)
+        elif user is not None and user.is_disabled:
+            report.errors.append(RowError(row.line, f"The account of {row.email} is disabled; "
+                                                    "a site admin can enable it."))
+        else:
+            to_enrol.append((row, user))
+    report.errors.sort(key=lambda e: e.line or 0)
+    return to_enrol
+
+
+def _enrol(actor: User, cohort: Cohort, plan: list[tuple[_Row, User | None]], *,
+           now: datetime, report: ImportReport) -> dict[str, Membership]:
+    """Write the planned memberships in the caller's transaction; invite who needs it.
+
+    Only the invitations of new people cost statements per row (account, link, e-mail).
+    """
+    session = get_session()
+    context = f"You have been added to the cohort “{cohort.name}”."
+    memberships: dict[str, Membership] = {}
+    for row, user in plan:
+        if user is None or not user.has_password:
+            user, _ = invite_user(actor, row.email, now=now, context=context)
+            if row.name and not user.name:
+                user.name = row.name
+            report.invited.append(row.email)
+            how = "invited"
+        else:
+            report.added.append(row.email)
+            how = "added"
+        memberships[row.email] = Membership(cohort_id=cohort.id, user_id=user.id,
+                                            role=row.role, joined_at=now)
+        audit.record(session, actor.id, "member.enrolled", cohort_id=cohort.id,
+                     target_type="user", target_id=user.id, role=row.role, how=how)
+    session.add_all(memberships.values())
+    session.flush()
+    return memberships
+
+
+def import_members(user: User, cohort_id: int, data: bytes, *, only_valid: bool,
+                   now: datetime) -> ImportReport:
+    """Enrol the people of a CSV file (``email,name,role``) in one transaction.
+
+    Every row is checked before anything is written. With any bad row the import is
+    refused (ImportRejected, nothing written) unless ``only_valid``, which imports the good
+    rows and reports the bad ones. A file that cannot be read at all is always refused.
+    """
+    access = _require_staff(user, cohort_id, "Only the cohort's facilitators can enrol people.")
+    rows, errors = _parse_import(data)
+    report = ImportReport(errors=list(errors))
+    plan = _plan_rows(access.cohort, rows, report)
+    if report.errors and not only_valid:
+        raise ImportRejected(ImportReport(errors=report.errors), _rejected_message(report))
+    with transaction() as session:
+        _enrol(user, access.cohort, plan, now=now, report=report)
+        audit.record(session, user.id, "members.imported", cohort_id=cohort_id,
+                     target_type="cohort", target_id=cohort_id, added=len(report.added),
+                     invited=len(report.invited), skipped=len(report.errors))
+    report.imported = True
+    return report
+
+
+def _rejected_message(report: ImportReport) -> str:
+    """A sentence for a refused import."""
+    bad = len(report.errors)
+    return (f"Nothing was imported: {bad} {'row needs' if bad == 1 else 'rows need'} "
+            "attention. Fix them and upload the file again, or import only the valid rows.")
+
+
+def add_member(user: User, cohort_id: int, *, email: str, name: str = "", role: str,
+               now: datetime) -> AddResult:
+    """Enrol one person by e-mail (invited when they have no account yet).
+
+    Conflict when they are already a member (their role stays as it is).
+    """
+    access = _require_staff(user, cohort_id, "Only the cohort's facilitators can enrol people.")
+    row, problem = _check_row(0, email or "", name or "", role or "")
+    if problem:
+        raise Invalid(next(iter(problem.values())), fields=problem)
+    report = ImportReport()
+    plan = _plan_rows(access.cohort, [row], report)
+    if report.already_members:
+        raise Conflict(f"{row.email} is already a member of this cohort.",
+                       code="already_member")
+    if report.errors:
+        raise Invalid(report.errors[0].reason, code="account_disabled",
+                      fields={"email": report.errors[0].reason})
+    with transaction():
+        memberships = _enrol(user, access.cohort, plan, now=now, report=report)
+    return AddResult(memberships[row.email], "invited" if report.invited else "added")
+
+
+def remove_member(user: User, cohort_id: int, member_user_id: int, *, now: datetime) -> None:
+    """Take a person out of a cohort; what they wrote stays, presented per the cohort's policy.
+
+    Their live connections stop receiving the cohort's events once this commits. Staff
+    cannot remove themselves (another facilitator or the owner can), so nobody locks
+    themselves out by mistake.
+    """
+    access = _require_staff(user, cohort_id, "Only the cohort's facilitators can remove members.")
+    membership = get_session().scalar(
+        select(Membership).where(Membership.cohort_id == cohort_id,
+                                 Membership.user_id == member_user_id))
+    if membership is None:
+        raise NotFound()
+    if member_user_id == user.id:
+        raise Conflict("You cannot remove yourself; ask another facilitator or the program's "
+                       "owner.", code="cannot_remove_self")
+    with transaction() as session:
+        session.delete(membership)
+        audit.record(session, user.id, "member.removed", cohort_id=cohort_id,
+                     target_type="user", target_id=member_user_id, role=membership.role)
+        member_removed.send(access.cohort, user_id=member_user_id, now=now)
+        realtime.leave_room_after_commit(member_user_id, f"cohort:{cohort_id}")
+
+
+def touch_member_activity(user: User, cohort_id: int, now: datetime) -> None:
+    """Record that a member used the cohort; written at most once per ACTIVITY_INTERVAL.
+
+    One conditional UPDATE: no read first, and nothing happens for non-members.
+    """
+    with transaction() as session:
+        session.execute(
+            update(Membership)
+            .where(Membership.cohort_id == cohort_id, Membership.user_id == user.id,
+                   or_(Membership.last_active_at.is_(None),
+                       Membership.last_active_at <= now - ACTIVITY_INTERVAL))
+            .values(last_active_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def list_roster(user: User, cohort_id: int, *, after_id: int = 0,
+                limit: int = ROSTER_PAGE_SIZE) -> tuple[CohortAccess, list[Membership]]:
+    """A page of the roster for staff, in enrolment order: ``limit + 1`` rows (a next page?).
+
+    Members come with their accounts; the cost is the same for any page size.
+    """
+    access = _require_staff(user, cohort_id, "Only the cohort's facilitators see the roster.")
+    members = list(get_session().scalars(
+        select(Membership).where(Membership.cohort_id == cohort_id, Membership.id > after_id)
+        .options(joinedload(Membership.user)).order_by(Membership.id).limit(limit + 1)
+    ))
+    return access, members
+
+
+def get_member_for_removal(user: User, cohort_id: int, member_user_id: int) -> Membership:
+    """A member of the cohort (with their account) for the staff's removal step."""
+    _require_staff(user, cohort_id, "Only the cohort's facilitators can remove members.")
+    membership = get_session().scalar(
+        select(Membership).where(Membership.cohort_id == cohort_id,
+                                 Membership.user_id == member_user_id)
+        .options(joinedload(Membership.user)))
+    if membership is None:
+        raise NotFound()
+    return membership
+
+
+# --- the learner's path: visits, progress, "this week" -----------------------------------------
+
+#: Page loads closer together than this are one sitting: "new" markers survive reloads.
+SITTING = timedelta(minutes=30)
+#: "This week" looks this far back (releases) and ahead (releases and due dates).
+WEEK = timedelta(days=7)
+
+
+def record_visit(user: User, cohort_id: int, now: datetime) -> Membership:
+    """Note that a member opened the cohort's page (members only, else NotFound).
+
+    A visit more than 30 minutes after the last one starts a new sitting: the last visit
+    becomes the one "new since your last visit" compares with. Within a sitting only the
+    last visit moves, so reloading the page keeps the markers.
+    """
+    with transaction() as session:
+        membership = session.scalar(select(Membership).where(
+            Membership.cohort_id == cohort_id, Membership.user_id == user.id))
+        if membership is None:
+            raise NotFound()
+        last = membership.last_visit_at
+        if last is None or now - last > SITTING:
+            membership.previous_visit_at = last
+        membership.last_visit_at = now
+    return membership
+
+
+def new_module_ids(membership: Membership | None, modules: list[CohortModule],
+                   now: datetime) -> set[int]:
+    """Modules released since the member's visit before this sitting.
+
+    On a first visit (no earlier visit recorded) nothing is marked: everything would be
+    "new", which tells nobody anything.
+    """
+    since = membership.previous_visit_at if membership is not None else None
+    if since is None:
+        return set()
+    return {m.id for m in modules if since < m.release_at <= now}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A learner's self-paced progress through one cohort.
+
+    ``completed`` counts released modules marked complete; ``total`` counts every module of
+    the cohort, released or not, so the bar shows the way through the whole program.
+    """
+
+    completed: int
+    total: int
+    #: Modules released since the member last opened the cohort (home page only).
+    new: int = 0
+
+    @property
+    def label(self) -> str:
+        """E.g. "3 of 6 modules complete"."""
+        noun = "module" if self.total == 1 else "modules"
+        return f"{self.completed} of {self.total} {noun} complete"
+
+
+def list_progress(user: User, cohort_ids: list[int], now: datetime) -> dict[int, Progress]:
+    """Progress and new-module counts per cohort for the user (one query, any number).
+
+    "New" here means released after the member last opened the cohort's page; cohorts the
+    member never opened count none (the first-visit rule of :func:`new_module_ids`).
+    """
+    progress = {cohort_id: Progress(0, 0) for cohort_id in cohort_ids}
+    if not cohort_ids:
+        return progress
+    released = CohortModule.release_at <= now
+    done = and_(released, ModuleCompletion.id.is_not(None))
+    new = and_(released, CohortModule.release_at > Membership.last_visit_at)
+    rows = get_session().execute(
+        select(CohortModule.cohort_id, func.count(CohortModule.id),
+               func.sum(case((done, 1), else_=0)), func.sum(case((new, 1), else_=0)))
+        .outerjoin(ModuleCompletion, and_(ModuleCompletion.cohort_module_id == CohortModule.id,
+                                          ModuleCompletion.user_id == user.id))
+        .outerjoin(Membership, and_(Membership.cohort_id == CohortModule.cohort_id,
+                                    Membership.user_id == user.id))
+        .where(CohortModule.cohort_id.in_(cohort_ids))
+        .group_by(CohortModule.cohort_id)
+    )
+    for cohort_id, total, completed, new_count in rows:
+        progress[cohort_id] = Progress(int(completed or 0), total, int(new_count or 0))
+    return progress
+
+
+def _completed_ids(user: User, module_ids: list[int]) -> set[int]:
+    """Which of these modules the user marked complete (one query)."""
+    if not module_ids:
+        return set()
+    return set(get_session().scalars(
+        select(ModuleCompletion.cohort_module_id)
+        .where(ModuleCompletion.user_id == user.id,
+               ModuleCompletion.cohort_module_id.in_(module_ids))
+    ))
+
+
+def _learner_module(user: User, cohort_id: int, cohort_module_id: int, now: datetime
+                    ) -> CohortModule:
+    """A released module of a cohort the user learns in (unreleased or absent: NotFound)."""
+    access, module = get_cohort_module(user, cohort_id, cohort_module_id, now=now)
+    if access.role != "learner":
+        raise NotAllowed("Only learners track their progress through modules.")
+    if not module.is_released(now):
+        raise NotFound()  # staff may look ahead, but nobody completes an unreleased module
+    return module
+
+
+def complete_module(user: User, cohort_id: int, cohort_module_id: int,
+                    now: datetime) -> Progress:
+    """A learner marks a released module complete; doing it twice changes nothing."""
+    module = _learner_module(user, cohort_id, cohort_module_id, now)
+    with transaction() as session:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        # The unique (module, user) pair makes a double click or a retried request a no-op.
+        session.execute(
+            insert(ModuleCompletion)
+            .values(cohort_module_id=module.id, user_id=user.id, completed_at=now)
+            .on_conflict_do_nothing(index_elements=["cohort_module_id", "user_id"])
+        )
+    return list_progress(user, [cohort_id], now)[cohort_id]
+
+
+def uncomplete_module(user: User, cohort_id: int, cohort_module_id: int,
+                      now: datetime) -> Progress:
+    """A learner marks a released module not complete again (idempotent)."""
+    module = _learner_module(user, cohort_id, cohort_module_id, now)
+    with transaction() as session:
+        session.execute(
+            delete(ModuleCompletion)
+            .where(ModuleCompletion.cohort_module_id == module.id,
+                   ModuleCompletion.user_id == user.id)
+            .execution_options(synchronize_session=False)
+        )
+    return list_progress(user, [cohort_id], now)[cohort_id]
+
+
+@dataclass(frozen=True)
+class WeekItem:
+    """One dated entry of "this week": a module's release or a part's due date."""
+
+    at: datetime
+    #: "release" or "due".
+    kind: str
+    #: "Opened", "Opens", or the milestone's name ("Submissions due").
+    label: str
+    cohort: Cohort
+    module: CohortModule
+    #: The thread or assignment that is due (None for releases).
+    part: ModulePart | None = None
+
+    @property
+    def title(self) -> str:
+        """What the entry is about: the part's title, or the module's."""
+        return self.part.title if self.part is not None else self.module.title
+
+
+def _visible_to(role: str, module: CohortModule, now: datetime) -> bool:
+    """Whether a role sees a module's content and parts: staff always, learners once released."""
+    return role != "learner" or module.is_released(now)
+
+
+def _week_order(item: WeekItem) -> tuple:
+    """Date order; at the same moment, releases before what is due."""
+    return (item.at, item.kind != "release", item.cohort.id, item.module.position, item.title)
+
+
+def _week_items(cohort: Cohort, modules: list[CohortModule],
+                parts: dict[int, list[ModulePart]], now: datetime) -> list[WeekItem]:
+    """Releases from 7 days ago to 7 days ahead, and milestones from now to 7 days ahead.
+
+    ``parts`` holds only what the viewer may see (a learner: parts of released modules).
+    Both ends of each window are included.
+    """
+    items = []
+    for module in modules:
+        if now - WEEK <= module.release_at <= now + WEEK:
+            label = "Opened" if module.is_released(now) else "Opens"
+            items.append(WeekItem(module.release_at, "release", label, cohort, module))
+        for part in parts.get(module.id, ()):
+            items.extend(WeekItem(at, "due", label, cohort, module, part)
+                         for label, at in milestones(part) if now <= at <= now + WEEK)
+    return items
+
+
+def list_modules_of(cohort_ids: list[int]) -> dict[int, list[CohortModule]]:
+    """Every module of these cohorts in order, grouped per cohort (one query)."""
+    grouped: dict[int, list[CohortModule]] = {cohort_id: [] for cohort_id in cohort_ids}
+    if cohort_ids:
+        for module in get_session().scalars(
+                select(CohortModule).where(CohortModule.cohort_id.in_(cohort_ids))
+                .order_by(CohortModule.cohort_id, CohortModule.position)):
+            grouped[module.cohort_id].append(module)
+    return grouped
+
+
+def list_this_week(user: User, now: datetime) -> list[WeekItem]:
+    """What opens and what is due around now in every cohort the user is a member of.
+
+    A fixed number of queries however many cohorts (providers of module parts that answer
+    for many cohorts at once keep it so).
+    """
+    memberships = list_my_cohorts(user)
+    modules = list_modules_of([m.cohort_id for m in memberships])
+    parts = parts_of_cohorts([
+        (m.cohort, [module for module in modules[m.cohort_id]
+                    if _visible_to(m.role, module, now)])
+        for m in memberships])
+    items = [item for m in memberships
+             for item in _week_items(m.cohort, modules[m.cohort_id], parts, now)]
+    return sorted(items, key=_week_order)
+
+
+def list_cohort_this_week(user: User, cohort_id: int, now: datetime) -> list[WeekItem]:
+    """What opens and what is due around now in one cohort (anyone who takes part in it)."""
+    return get_learning_path(user, cohort_id, now).this_week
+
+
+@dataclass
+class LearningPath:
+    """A cohort's modules as one person follows them: what is open, new, done and due."""
+
+    access: CohortAccess
+    modules: list[CohortModule]
+    #: Parts (threads, assignments) of the modules this person may see, by module id.
+    parts: dict[int, list[ModulePart]]
+    completed_ids: set[int]
+    new_ids: set[int]
+    progress: Progress
+    this_week: list[WeekItem] = field(default_factory=list)
+
+    def visible(self, module: CohortModule, now: datetime) -> bool:
+        """Whether this person sees the module's content and parts."""
+        return _visible_to(self.access.role, module, now)
+
+
+def get_learning_path(user: User, cohort_id: int, now: datetime) -> LearningPath:
+    """The cohort's modules with parts, completion, new markers, progress and "this week".
+
+    Content and parts of a module reach a learner only once it is released. A fixed number
+    of queries however many modules.
+    """
+    access, modules = list_cohort_modules(user, cohort_id)
+    membership = get_session().scalar(select(Membership).where(
+        Membership.cohort_id == cohort_id, Membership.user_id == user.id))
+    visible = [m for m in modules if _visible_to(access.role, m, now)]
+    parts = parts_of_cohort_modules(access.cohort, visible)
+    completed = _completed_ids(user, [m.id for m in modules])
+    released = {m.id for m in modules if m.is_released(now)}
+    return LearningPath(
+        access=access, modules=modules, parts=parts, completed_ids=completed,
+        new_ids=new_module_ids(membership, modules, now),
+        progress=Progress(len(completed & released), len(modules)),
+        this_week=sorted(_week_items(access.cohort, modules, parts, now), key=_week_order))
+
+
+@dataclass
+class ModulePage:
+    """One module as a member reads it: its parts and whether they marked it complete."""
+
+    access: CohortAccess
+    module: CohortModule
+    parts: list[ModulePart]
+    completed: bool
+
+    @property
+    def can_complete(self) -> bool:
+        """Learners mark released modules complete (pages show the button only then)."""
+        return self.access.role == "learner"
+
+
+def get_module_page(user: User, cohort_id: int, cohort_module_id: int,
+                    now: datetime) -> ModulePage:
+    """A module with its threads and assignments (learners: released modules only, else 404)."""
+    access, module = get_cohort_module(user, cohort_id, cohort_module_id, now=now)
+    parts = parts_of_cohort_modules(access.cohort, [module]).get(module.id, [])
+    return ModulePage(access=access, module=module, parts=parts,
+                      completed=module.id in _completed_ids(user, [module.id]))

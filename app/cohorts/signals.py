@@ -12,3 +12,13 @@ module_released = signals.signal("module-released")
 #: ``cohort_launched.send(cohort, modules={module_id: cohort_module_id}, now=now)``;
 #: features copy their own parts of each module (the snapshot rule).
 cohort_launched = signals.signal("cohort-launched")
+
+#: Sent inside the transaction that sets or moves release times (launch, move, release
+#: now): ``releases_scheduled.send(cohort, cohort_module_ids=[...], now=now)``; the
+#: scheduler, when it runs in this process, updates those releases' jobs after the commit.
+releases_scheduled = signals.signal("releases-scheduled")
+
+#: Sent inside the removal transaction when someone leaves a cohort:
+#: ``member_removed.send(cohort, user_id=user_id, now=now)``; features close what the
+#: person could still follow (e.g. their live thread rooms).
+member_removed = signals.signal("member-removed")

@@ -1,11 +1,20 @@
 """Cohort pages: the home page of each role and a cohort's overview."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from app.cohorts import services
+from app.cohorts import forms, services
+from app.cohorts.parts import parts_of_modules
 from app.db import utcnow
-from app.errors import Conflict
+from app.errors import Conflict, Invalid, NotFound
 
 bp = Blueprint("cohorts", __name__)
 
@@ -21,35 +30,57 @@ def home():
     programs = services.list_owned_programs(user) if user.can_own_programs else []
     counts = services.member_counts(
         sorted({m.cohort_id for m in memberships} | {c.id for c in owned_cohorts}))
+    now = utcnow()
     return render_template(
         "cohorts/home.html",
         learning=[m for m in memberships if m.role == "learner"],
         facilitating=[m for m in memberships if m.role == "facilitator"],
         programs=programs, owned_cohorts=owned_cohorts, counts=counts,
+        progress=services.list_progress(user, [m.cohort_id for m in memberships], now),
+        this_week=services.list_this_week(user, now), now=now,
     )
 
 
 @bp.get("/cohorts/<int:cohort_id>")
 @login_required
 def cohort(cohort_id: int):
-    """A cohort's overview; its staff also see the roster."""
+    """A cohort's overview; its staff also get a link to the roster."""
     user = current_user._get_current_object()
     access = services.get_cohort_for(user, cohort_id)
-    members = services.list_members(user, cohort_id) if access.is_staff else []
+    services.touch_member_activity(user, cohort_id, utcnow())
     counts = services.member_counts([cohort_id])[cohort_id]
-    _, modules = services.list_cohort_modules(user, cohort_id)
+    now = utcnow()
+    if access.role != services.OWNER:
+        services.record_visit(user, cohort_id, now)
+    path = services.get_learning_path(user, cohort_id, now)
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
-                           members=members, counts=counts, modules=modules, now=utcnow())
+                           counts=counts, modules=path.modules, path=path, now=now)
 
 
 @bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>")
 @login_required
 def module(cohort_id: int, module_id: int):
-    """A released module's content (staff may also look ahead)."""
-    access, cohort_module = services.get_cohort_module(
-        current_user._get_current_object(), cohort_id, module_id, now=utcnow())
-    return render_template("cohorts/module.html", access=access, cohort=access.cohort,
-                           module=cohort_module, now=utcnow())
+    """A released module's content, threads and assignments (staff may also look ahead)."""
+    user = current_user._get_current_object()
+    now = utcnow()
+    page = services.get_module_page(user, cohort_id, module_id, now)
+    services.touch_member_activity(user, cohort_id, now)
+    return render_template("cohorts/module.html", access=page.access, cohort=page.access.cohort,
+                           module=page.module, page=page, now=now)
+
+
+@bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/completion")
+@login_required
+def set_completion(cohort_id: int, module_id: int):
+    """A learner marks a module complete (``completed=yes``) or not complete."""
+    user = current_user._get_current_object()
+    if request.form.get("completed") == "yes":
+        progress = services.complete_module(user, cohort_id, module_id, utcnow())
+        flash(f"Marked complete: {progress.label}.", "success")
+    else:
+        progress = services.uncomplete_module(user, cohort_id, module_id, utcnow())
+        flash(f"Marked not complete: {progress.label}.", "info")
+    return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
 
 
 @bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")
@@ -64,3 +95,295 @@ def release_now(cohort_id: int, module_id: int):
     else:
         flash("Released. Members are being notified.", "success")
     return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
+
+
+# --- program authoring and launch (program owners) --------------------------------------------
+
+#: Pages of other features that add a part to a module: (link text, endpoint).
+PART_PAGES = (("Add a discussion prompt", "discussions.new_prompt"),
+              ("Add a practice assignment", "peer_review.new_assignment"))
+
+
+def _module_of(user, program_id: int, module_id: int):
+    """A module of the program, for the program's owner; else NotFound."""
+    module = services.get_module_for(user, module_id)
+    if module.program_id != program_id:
+        raise NotFound()
+    return module
+
+
+@bp.route("/programs/new", methods=["GET", "POST"])
+@login_required
+def new_program():
+    """A program owner starts a program: title, summary and goals."""
+    user = current_user._get_current_object()
+    services.check_can_create_programs(user)
+    form = forms.ProgramForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            program = services.create_program(
+                user, title=form.title.data, summary=form.summary.data,
+                goals=forms.goals_from_text(form.goals.data), now=utcnow())
+        except Invalid as error:
+            forms.apply_errors(form, error)
+            status = 422
+        else:
+            flash("Program created. Now add its modules.", "success")
+            return redirect(url_for("cohorts.program", program_id=program.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("cohorts/program_new.html", form=form), status
+
+
+@bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
+@login_required
+def program(program_id: int):
+    """The authoring page: details and goals, the ordered modules, their parts, cohorts."""
+    user = current_user._get_current_object()
+    program = services.get_program_for(user, program_id)
+    details = forms.ProgramForm(prefix="program", data={
+        "title": program.title, "summary": program.summary,
+        "goals": "\n".join(goal.text for goal in program.goals)})
+    new_module = forms.ModuleForm(prefix="module")
+    status = 200
+    if details.submit.data and details.validate_on_submit():
+        try:
+            services.update_program(user, program_id, title=details.title.data,
+                                    summary=details.summary.data,
+                                    goals=forms.goals_from_text(details.goals.data),
+                                    now=utcnow())
+        except Invalid as error:
+            forms.apply_errors(details, error)
+            status = 422
+        else:
+            flash("Program saved. Running cohorts keep the version they were launched with.",
+                  "success")
+            return redirect(url_for("cohorts.program", program_id=program_id))
+    elif new_module.submit.data and new_module.validate_on_submit():
+        try:
+            module = services.add_module(
+                user, program_id, title=new_module.title.data, body=new_module.body.data,
+                release_offset_days=new_module.release_offset_days.data,
+                release_time=new_module.release_time.data)
+        except Invalid as error:
+            forms.apply_errors(new_module, error)
+            status = 422
+        else:
+            flash(f"Module “{module.title}” added.", "success")
+            return redirect(url_for("cohorts.program", program_id=program_id,
+                                    _anchor=f"module-{module.id}"))
+    elif request.method == "POST":
+        status = 422
+    modules = list(program.modules)
+    return render_template(
+        "cohorts/program.html", program=program, modules=modules, details=details,
+        new_module=new_module, parts=parts_of_modules(modules),
+        cohorts=services.list_program_cohorts(user, program_id),
+        part_pages=PART_PAGES,
+    ), status
+
+
+@bp.route("/programs/<int:program_id>/modules/<int:module_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_module(program_id: int, module_id: int):
+    """Change a module's title, content and release offset."""
+    user = current_user._get_current_object()
+    module = _module_of(user, program_id, module_id)
+    form = forms.ModuleForm(obj=module)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_module(user, module_id, title=form.title.data,
+                                   body=form.body.data,
+                                   release_offset_days=form.release_offset_days.data,
+                                   release_time=form.release_time.data)
+        except Invalid as error:
+            forms.apply_errors(form, error)
+            status = 422
+        else:
+            flash("Module saved. Running cohorts keep the version they were launched with.",
+                  "success")
+            return redirect(url_for("cohorts.program", program_id=program_id,
+                                    _anchor=f"module-{module_id}"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("cohorts/module_edit.html", program=module.program, module=module,
+                           form=form), status
+
+
+@bp.get("/programs/<int:program_id>/modules/<int:module_id>/preview")
+@login_required
+def preview_module(program_id: int, module_id: int):
+    """A module exactly as a learner will see it once released."""
+    module = _module_of(current_user._get_current_object(), program_id, module_id)
+    return render_template("cohorts/module_preview.html", program=module.program,
+                           module=module, parts=parts_of_modules([module]).get(module.id, []))
+
+
+@bp.post("/programs/<int:program_id>/modules/<int:module_id>/move")
+@login_required
+def move_module(program_id: int, module_id: int):
+    """Move a module one place up or down."""
+    user = current_user._get_current_object()
+    module = _module_of(user, program_id, module_id)
+    form = forms.MoveModuleForm()
+    if not form.validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("cohorts.program", program_id=program_id))
+    index = module.program.modules.index(module)
+    target = index - 1 if form.direction.data == "up" else index + 1
+    if 0 <= target < len(module.program.modules):
+        services.move_module(user, module_id, target)
+        flash(f"Moved “{module.title}” {form.direction.data}.", "success")
+    return redirect(url_for("cohorts.program", program_id=program_id,
+                            _anchor=f"module-{module_id}"))
+
+
+@bp.route("/programs/<int:program_id>/modules/<int:module_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_module(program_id: int, module_id: int):
+    """Confirm, then delete a module with its prompts and assignments."""
+    user = current_user._get_current_object()
+    module = _module_of(user, program_id, module_id)
+    form = forms.DeleteModuleForm()
+    if form.validate_on_submit():
+        services.delete_module(user, module_id)
+        flash(f"Module “{module.title}” deleted. Running cohorts keep their copy.", "success")
+        return redirect(url_for("cohorts.program", program_id=program_id))
+    return render_template("cohorts/module_delete.html", program=module.program, module=module,
+                           parts=parts_of_modules([module]).get(module.id, []), form=form), \
+        422 if form.is_submitted() else 200
+
+
+@bp.route("/programs/<int:program_id>/launch", methods=["GET", "POST"])
+@login_required
+def launch(program_id: int):
+    """Launch a cohort of the program: name, start date, time zone, anonymity policy."""
+    user = current_user._get_current_object()
+    program = services.get_program_for(user, program_id)
+    form = forms.LaunchForm(data={"timezone": user.timezone})
+    status = 200
+    if form.validate_on_submit():
+        try:
+            cohort = services.launch_cohort(
+                user, program_id, name=form.name.data, starts_on=form.starts_on.data,
+                timezone=form.timezone.data, anonymity=form.anonymity.data, now=utcnow())
+        except Invalid as error:
+            forms.apply_errors(form, error)
+            status = 422
+        else:
+            flash(f"Cohort “{cohort.name}” launched. Its release schedule is below.", "success")
+            return redirect(url_for("cohorts.cohort", cohort_id=cohort.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("cohorts/launch.html", program=program, form=form,
+                           explanations=forms.ANONYMITY_EXPLANATIONS), status
+
+
+# --- enrolment and the roster ---------------------------------------------------------------------
+
+#: The example offered for download beside the import form.
+ROSTER_TEMPLATE_CSV = (
+    "email,name,role\r\n"
+    "ada@example.com,Ada Lovelace,learner\r\n"
+    "grace@example.com,\"Hopper, Grace\",facilitator\r\n"
+    "alan@example.com,,\r\n"
+)
+#: The largest id a link can carry (ids are INTEGER columns).
+MAX_ID = 2**31 - 1
+
+
+def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=None,
+                   status: int = 200):
+    """The roster page with its forms (and an import's report)."""
+    user = current_user._get_current_object()
+    after = min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
+    access, members = services.list_roster(user, cohort_id, after_id=after)
+    more = len(members) > services.ROSTER_PAGE_SIZE
+    members = members[:services.ROSTER_PAGE_SIZE]
+    counts = services.member_counts([cohort_id])[cohort_id]
+    page = render_template(
+        "cohorts/roster.html", access=access, cohort=access.cohort, members=members,
+        counts=counts, after=after, next_after=members[-1].id if more else None,
+        add_form=add_form or forms.AddMemberForm(prefix="add"),
+        import_form=import_form or forms.ImportMembersForm(prefix="import"),
+        report=report)
+    return page, status
+
+
+@bp.get("/cohorts/<int:cohort_id>/members")
+@login_required
+def roster(cohort_id: int):
+    """The roster for the cohort's staff: roles, joined and last active; add and import."""
+    return _render_roster(cohort_id)
+
+
+@bp.post("/cohorts/<int:cohort_id>/members")
+@login_required
+def add_member(cohort_id: int):
+    """Add one person by e-mail (invited when new)."""
+    user = current_user._get_current_object()
+    form = forms.AddMemberForm(prefix="add")
+    if form.validate_on_submit():
+        try:
+            result = services.add_member(user, cohort_id, email=form.email.data,
+                                         name=form.name.data, role=form.role.data,
+                                         now=utcnow())
+        except Invalid as error:
+            for name, message in error.fields.items():
+                getattr(form, name, form.email).errors.append(message)
+        except Conflict as error:
+            form.email.errors.append(error.message)
+        else:
+            email = result.membership.user.email
+            flash(f"{email} was invited and added to the cohort." if result.outcome == "invited"
+                  else f"{email} was added to the cohort.", "success")
+            return redirect(url_for("cohorts.roster", cohort_id=cohort_id))
+    # The page is rendered for staff only: others get 404 or 403 here, not a form.
+    return _render_roster(cohort_id, add_form=form, status=422)
+
+
+@bp.post("/cohorts/<int:cohort_id>/members/import")
+@login_required
+def import_members(cohort_id: int):
+    """Import a CSV file and show what happened, row by row."""
+    user = current_user._get_current_object()
+    form = forms.ImportMembersForm(prefix="import")
+    if not form.validate_on_submit():
+        return _render_roster(cohort_id, import_form=form, status=422)
+    try:
+        report = services.import_members(user, cohort_id, form.file.data.read(),
+                                         only_valid=form.only_valid.data, now=utcnow())
+    except services.ImportRejected as error:
+        return _render_roster(cohort_id, import_form=form, report=error.report, status=422)
+    return _render_roster(cohort_id, import_form=forms.ImportMembersForm(prefix="import",
+                                                                         formdata=None),
+                          report=report)
+
+
+@bp.get("/cohorts/roster-template.csv")
+@login_required
+def roster_template():
+    """An example import file to fill in."""
+    return Response(ROSTER_TEMPLATE_CSV, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=roster-template.csv"})
+
+
+@bp.route("/cohorts/<int:cohort_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
+@login_required
+def remove_member(cohort_id: int, user_id: int):
+    """Confirm, then remove a member; what they wrote stays."""
+    user = current_user._get_current_object()
+    membership = services.get_member_for_removal(user, cohort_id, user_id)
+    form = forms.RemoveMemberForm()
+    if form.validate_on_submit():
+        try:
+            services.remove_member(user, cohort_id, user_id, now=utcnow())
+        except Conflict as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{membership.user.email} was removed from the cohort.", "success")
+        return redirect(url_for("cohorts.roster", cohort_id=cohort_id))
+    return render_template("cohorts/remove_member.html", cohort=membership.cohort,
+                           membership=membership, form=form)

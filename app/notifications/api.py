@@ -1,4 +1,4 @@
-"""Notification endpoints of the JSON API: the inbox."""
+"""Notification endpoints of the JSON API: the inbox and the calendar feed."""
 
 from datetime import datetime
 
@@ -61,3 +61,29 @@ def list_notifications(user, query: PageQuery):
 def mark_read(user, body: ReadRequest):
     """Mark read and return the unread count."""
     return ReadOut(unread=services.mark_read(user, ids=body.ids, now=utcnow()))
+
+
+class CalendarFeedOut(ResponseSchema):
+    """A new private feed address: shown once, only its hash is kept."""
+
+    url: str
+    #: The same address for calendar apps that open ``webcal:`` links.
+    webcal_url: str
+    created_at: datetime
+
+
+@endpoint(bp, "/calendar-feed", "POST", response=CalendarFeedOut, status=201,
+          summary="Get a new private calendar feed address (the old one stops working)")
+def create_calendar_feed(user):
+    """Create or replace my feed; the address is in this answer only."""
+    now = utcnow()
+    url = services.calendar_feed_url(services.create_calendar_feed(user, now))
+    return CalendarFeedOut(url=url, webcal_url="webcal://" + url.split("://", 1)[1],
+                           created_at=now)
+
+
+@endpoint(bp, "/calendar-feed", "DELETE", status=204,
+          summary="Turn my calendar feed off (its address stops working)")
+def delete_calendar_feed(user):
+    """Revoke my feed; nothing to revoke is fine too."""
+    services.revoke_calendar_feed(user)

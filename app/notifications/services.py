@@ -1,46 +1,86 @@
-"""Notification rules: who is told about what, once, in the inbox and by e-mail."""
+"""Notification rules: who is told about what, once, in the inbox and by e-mail; and the
+personal calendar feed."""
 
-from datetime import datetime
+import re
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import realtime
+from app import audit, realtime
+from app.accounts.models import User
+from app.accounts.services import hash_secret
+from app.cohorts.models import Membership
+from app.cohorts.parts import milestones, parts_of_cohorts
+from app.cohorts.services import list_modules_of, list_my_cohort_roles
 from app.db import get_session, transaction
+from app.errors import NotFound
 from app.mail import OutboxEmail
-from app.notifications.models import Notification
+from app.notifications.calendar import CalendarEvent
+from app.notifications.models import CalendarFeed, Notification
 
 
-def notify_module_released(cohort_module, *, members, now: datetime) -> None:
+def notify_module_released(cohort_module, *, now: datetime, **_) -> None:
     """Tell every member of the cohort, once, that a module is open (inbox and e-mail).
 
-    Runs inside the release's transaction; the unique ``(user_id, dedupe_key)`` and the
-    outbox's unique ``dedupe_key`` make a second run fail rather than duplicate.
-    Rows are inserted in two batched statements, not one query per member.
+    Runs inside the release's transaction. Each table gets one ``INSERT … SELECT`` from the
+    cohort's memberships, so a release costs two statements however large the cohort; the
+    unique ``(user_id, dedupe_key)`` and the outbox's unique ``dedupe_key`` skip anyone
+    already told, and only the people who got a new notification get a live one. (The
+    member list sent with the signal is therefore not needed here.)
     """
-    if not members:
-        return
     session = get_session()
+    insert = _insert_or_skip(session)
     key = f"release:{cohort_module.id}"
     link = f"/cohorts/{cohort_module.cohort_id}/modules/{cohort_module.id}"
     title = f"New module open: {cohort_module.title}"
-    session.execute(insert(Notification), [
-        {"user_id": user_id, "kind": "module_released", "cohort_id": cohort_module.cohort_id,
-         "title": title, "link": link, "dedupe_key": key, "created_at": now}
-        for user_id, _ in members
-    ])
+    in_cohort = Membership.cohort_id == cohort_module.cohort_id
+    notified = session.scalars(
+        insert(Notification)
+        .from_select(
+            ["user_id", "kind", "cohort_id", "title", "body", "link", "dedupe_key",
+             "created_at"],
+            select(Membership.user_id, literal("module_released"),
+                   literal(cohort_module.cohort_id), literal(title), literal(""),
+                   literal(link), literal(key), literal(now, Notification.created_at.type))
+            .where(in_cohort),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.user_id)
+    ).all()
     base = current_app.config["BASE_URL"]
     body = (f"“{cohort_module.title}” is now open in your cohort.\n\n"
             f"Read it and join the discussion: {base}{link}\n")
-    session.execute(insert(OutboxEmail), [
-        {"to_address": email, "user_id": user_id, "subject": title, "body_text": body,
-         "dedupe_key": f"{key}:user:{user_id}", "created_at": now, "next_attempt_at": now,
-         "attempts": 0}
-        for user_id, email in members
-    ])
-    for user_id, _ in members:
+    queued_at = literal(now, OutboxEmail.created_at.type)
+    session.execute(
+        insert(OutboxEmail)
+        .from_select(
+            ["to_address", "user_id", "subject", "body_text", "dedupe_key", "created_at",
+             "next_attempt_at", "attempts"],
+            # The address by primary key, row by row: a join could be planned as a scan
+            # of every user while the table's statistics are stale.
+            select(select(User.email).where(User.id == Membership.user_id).scalar_subquery(),
+                   Membership.user_id, literal(title), literal(body),
+                   literal(f"{key}:user:") + cast(Membership.user_id, String),
+                   queued_at, queued_at, literal(0))
+            .where(in_cohort),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    for user_id in notified:
         realtime.notify("notification", {"kind": "module_released", "message": title,
                                          "link": link}, f"user:{user_id}")
+
+
+def _insert_or_skip(session):
+    """The dialect's ``insert`` that offers ``ON CONFLICT DO NOTHING``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
 
 
 def list_notifications(user, *, before_id: int = 0, limit: int = 50) -> list[Notification]:
@@ -74,3 +114,109 @@ def mark_read(user, *, ids: list[int] | None, now: datetime) -> int:
         remaining = unread_count(user)
         realtime.notify("notification", {"kind": "read", "unread": remaining}, f"user:{user.id}")
     return remaining
+
+
+# --- the personal calendar feed -----------------------------------------------------------------
+
+#: A feed's "last fetched" time is written at most this often (saves a write per fetch).
+FEED_TOUCH_INTERVAL = timedelta(hours=1)
+FEED_NAME = "Cohort Commons"
+
+
+def calendar_feed_url(secret: str) -> str:
+    """The feed's absolute address, for calendar apps on other machines."""
+    return f"{current_app.config['BASE_URL']}/calendar/{secret}.ics"
+
+
+def get_calendar_feed(user: User) -> CalendarFeed | None:
+    """The person's feed, if they turned it on (its secret is never shown again)."""
+    return get_session().scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+
+
+def create_calendar_feed(user: User, now: datetime) -> str:
+    """Give the person a new feed address and return its secret (shown once).
+
+    Any older address stops working at once: creating a feed is also how a leaked address
+    is revoked. Only a SHA-256 hash of the secret is stored.
+    """
+    secret = secrets.token_urlsafe(32)
+    with transaction() as session:
+        feed = get_calendar_feed(user)
+        if feed is None:
+            feed = CalendarFeed(user_id=user.id)
+            session.add(feed)
+        feed.token_hash = hash_secret(secret)
+        feed.created_at = now
+        feed.last_fetched_at = None
+        session.flush()
+        audit.record(session, user.id, "calendar_feed.created", target_type="calendar_feed",
+                     target_id=feed.id)
+    return secret
+
+
+def revoke_calendar_feed(user: User) -> bool:
+    """Turn the person's feed off; False when there was none."""
+    with transaction() as session:
+        feed = get_calendar_feed(user)
+        if feed is None:
+            return False
+        audit.record(session, user.id, "calendar_feed.revoked", target_type="calendar_feed",
+                     target_id=feed.id)
+        session.delete(feed)
+    return True
+
+
+def calendar_for_token(secret: str, now: datetime) -> list[CalendarEvent]:
+    """The events of the feed a secret opens; NotFound for unknown or revoked secrets."""
+    session = get_session()
+    feed = session.scalar(select(CalendarFeed).where(
+        CalendarFeed.token_hash == hash_secret(secret or "")))
+    user = session.get(User, feed.user_id) if feed is not None else None
+    if user is None or user.is_disabled:
+        raise NotFound()
+    if feed.last_fetched_at is None or now - feed.last_fetched_at > FEED_TOUCH_INTERVAL:
+        with transaction():
+            feed.last_fetched_at = now
+    return calendar_events(user, now)
+
+
+def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
+    """Releases and due dates of every cohort the person learns in, runs or owns.
+
+    What an event says follows the cohort timeline: a module's title and release time are
+    shown before release, its content never is; threads and assignments (and so their due
+    dates) reach a learner only once their module is released. No event carries a module's
+    or part's text, since calendar apps keep copies on other services.
+    """
+    roles = list_my_cohort_roles(user)
+    modules = list_modules_of([cohort.id for cohort, _ in roles])
+    parts = parts_of_cohorts([
+        (cohort, [m for m in modules[cohort.id] if role != "learner" or m.is_released(now)])
+        for cohort, role in roles])
+    base = current_app.config["BASE_URL"]
+    host = urlsplit(base).hostname or "cohort-commons"
+    events = []
+    for cohort, _ in roles:
+        for module in modules[cohort.id]:
+            url = f"{base}/cohorts/{cohort.id}/modules/{module.id}"
+            events.append(CalendarEvent(
+                uid=f"release-{module.id}@{host}", start=module.release_at,
+                summary=f"Module opens: {module.title} ({cohort.name})",
+                description=(f"“{module.title}” opens in {cohort.name} "
+                             f"({cohort.program.title}).\n\nOpen it: {url}"),
+                url=url))
+            for part in parts.get(module.id, ()):
+                part_url = urljoin(base + "/", part.url) if part.url else url
+                for label, at in milestones(part):
+                    events.append(CalendarEvent(
+                        uid=f"{part.kind}-{part.id}-{_slug(label)}@{host}", start=at,
+                        summary=f"{label}: {part.title} ({cohort.name})",
+                        description=(f"{label} for “{part.title}” in “{module.title}”, "
+                                     f"{cohort.name}.\n\nOpen it: {part_url}"),
+                        url=part_url))
+    return sorted(events, key=lambda e: (e.start, e.uid))
+
+
+def _slug(text: str) -> str:
+    """Lower-case words joined by hyphens, for stable event ids ("submissions-due")."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "date"

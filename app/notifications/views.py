@@ -1,10 +1,22 @@
-"""Notification pages: the inbox."""
+"""Notification pages: the inbox and the personal calendar feed."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from app.accounts.services import hash_secret
 from app.db import utcnow
+from app.extensions import limiter
 from app.notifications import services
+from app.notifications.calendar import build_calendar
 from app.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
@@ -43,3 +55,46 @@ def unread_for_header() -> dict:
     return {"unread_notifications": services.unread_count(current_user._get_current_object())}
 
 
+# --- the personal calendar feed -----------------------------------------------------------------
+
+def calendar_rate_limit() -> str:
+    """The configured limit on fetches of one feed address."""
+    return current_app.config["CALENDAR_RATE_LIMIT"]
+
+
+def _feed_key() -> str:
+    """Limit per feed address, not per IP: one calendar service fetches for many people.
+
+    The limiter's storage sees a hash, never the secret itself.
+    """
+    return "calendar:" + hash_secret((request.view_args or {}).get("secret", ""))[:32]
+
+
+@bp.get("/calendar/<secret>.ics")
+@limiter.limit(calendar_rate_limit, key_func=_feed_key)
+def calendar_feed(secret: str):
+    """The private iCalendar feed (no sign-in: the secret address is the key)."""
+    now = utcnow()
+    events = services.calendar_for_token(secret, now)
+    response = make_response(build_calendar(events, name=services.FEED_NAME, now=now))
+    response.mimetype = "text/calendar"
+    response.headers["Content-Disposition"] = 'inline; filename="cohort-commons.ics"'
+    response.headers["Cache-Control"] = "private"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/settings/calendar", methods=["GET", "POST"])
+@login_required
+def calendar_settings():
+    """Turn the calendar feed on (the address is shown once), reset it, or turn it off."""
+    user = current_user._get_current_object()
+    new_url = None
+    if request.method == "POST":
+        if request.form.get("action") == "revoke":
+            if services.revoke_calendar_feed(user):
+                flash("Calendar feed turned off. Its address no longer works.", "success")
+            return redirect(url_for("notifications.calendar_settings"))
+        new_url = services.calendar_feed_url(services.create_calendar_feed(user, utcnow()))
+    return render_template("notifications/calendar.html",
+                           feed=services.get_calendar_feed(user), new_url=new_url)

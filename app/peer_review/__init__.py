@@ -5,3 +5,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the assignment pages and API, and copy assignments when a cohort launches."""
+    from app.cohorts import parts
+    from app.cohorts.signals import cohort_launched
+    from app.peer_review import api, services, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    parts.register(services.provider)
+    # Once per process: blinker keys receivers by identity, and a module-level function
+    # is the same object however many apps are created (weak=False keeps it alive).
+    if services.on_cohort_launched not in cohort_launched.receivers_for(None):
+        cohort_launched.connect(services.on_cohort_launched, weak=False)

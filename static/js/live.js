@@ -41,6 +41,13 @@
       title.textContent = "";
       title.appendChild(link);
     }
+    // Released while the page was open: new to this reader, said in text, not colour alone.
+    if (title && !item.querySelector(".marker-new")) {
+      var marker = document.createElement("span");
+      marker.className = "marker marker-new";
+      marker.textContent = "New";
+      title.insertAdjacentElement("afterend", marker);
+    }
     announce("New module open: " + payload.title);
   });
 

@@ -39,6 +39,60 @@ ID_ROUTES = {
         "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
     "/api/v1/cohorts/<int:cohort_id>/releases/<int:module_id>":
         "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
+    "/api/v1/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
+        "tests/cohorts/test_progress.py::test_completion_access_through_the_api",
+    "/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
+        "tests/cohorts/test_progress.py::test_completion_access_through_the_page",
+    "/programs/<int:program_id>":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/launch":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/<int:module_id>/edit":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/<int:module_id>/preview":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/<int:module_id>/move":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/<int:module_id>/delete":
+        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/api/v1/programs/<int:program_id>/modules":
+        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+    "/api/v1/programs/<int:program_id>/cohorts":
+        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+    "/api/v1/modules/<int:module_id>":
+        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+    "/cohorts/<int:cohort_id>/members":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/cohorts/<int:cohort_id>/members/import":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/cohorts/<int:cohort_id>/members/<int:user_id>/remove":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/api/v1/cohorts/<int:cohort_id>/members":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/api/v1/cohorts/<int:cohort_id>/members/import":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/api/v1/cohorts/<int:cohort_id>/members/<int:user_id>":
+        "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/modules/<int:module_id>/prompts/new":
+        "tests/discussions/test_http.py::test_only_the_owner_reaches_prompt_pages",
+    "/modules/<int:module_id>/prompts/<int:prompt_id>/edit":
+        "tests/discussions/test_http.py::test_only_the_owner_reaches_prompt_pages",
+    "/modules/<int:module_id>/prompts/<int:prompt_id>/delete":
+        "tests/discussions/test_http.py::test_only_the_owner_reaches_prompt_pages",
+    "/api/v1/modules/<int:module_id>/prompts":
+        "tests/discussions/test_api.py::test_another_owners_module_is_not_found",
+    "/api/v1/modules/<int:module_id>/prompts/<int:prompt_id>":
+        "tests/discussions/test_api.py::test_another_owners_module_is_not_found",
+    "/modules/<int:module_id>/assignments/new":
+        "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
+    "/modules/<int:module_id>/assignments/<int:assignment_id>/edit":
+        "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
+    "/modules/<int:module_id>/assignments/<int:assignment_id>/delete":
+        "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
+    "/api/v1/modules/<int:module_id>/assignments":
+        "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
+    "/api/v1/modules/<int:module_id>/assignments/<int:assignment_id>":
+        "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
 }
 
 
@@ -151,11 +205,14 @@ def test_anonymous_callers_get_401_from_the_api_and_a_redirect_from_the_page(cal
 def test_only_staff_see_the_roster_on_the_page(client, login, world):
     learner_b_email = world.people["learner_b"].email
     facilitator_email = world.people["facilitator_a"].email
+    roster_path = f"/cohorts/{world.cohort_a}/members"
     login(client, world.people["learner_a"])
     page = client.get(f"/cohorts/{world.cohort_a}").get_data(as_text=True)
-    assert facilitator_email not in page
+    assert facilitator_email not in page and roster_path not in page
+    assert client.get(roster_path).status_code == 403
     client.post_form("/logout", {}, token_from="/")
     login(client, world.people["facilitator_a"])
-    page = client.get(f"/cohorts/{world.cohort_a}").get_data(as_text=True)
+    assert roster_path in client.get(f"/cohorts/{world.cohort_a}").get_data(as_text=True)
+    page = client.get(roster_path).get_data(as_text=True)
     assert world.people["learner_a"].email in page
     assert learner_b_email not in page

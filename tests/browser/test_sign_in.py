@@ -59,7 +59,8 @@ def test_each_role_lands_on_its_home_page(page, sign_in, live_server, email, sec
         expect(roster).to_have_count(0)
     else:
         expect(roster).to_be_visible()
-        expect(page.get_by_role("cell", name="learner8@demo.test")).to_be_visible()
+        page.get_by_role("link", name="Manage the roster").click()
+        expect(page.get_by_role("cell", name="learner8@demo.test", exact=True)).to_be_visible()
     assert_accessible(page)
 
 

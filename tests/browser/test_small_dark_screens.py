@@ -42,9 +42,10 @@ def test_roster_scrolls_inside_its_own_region_on_a_phone(new_page, sign_in):
     page = new_page(viewport=PHONE, color_scheme="dark")
     sign_in(page, "facilitator@demo.test")
     page.get_by_role("link", name="Autumn cohort").click()
+    page.get_by_role("link", name="Manage the roster").click()
 
     roster = page.get_by_role("region", name="Members of Autumn cohort and their roles")
     expect(roster).to_be_visible()
-    expect(roster.get_by_role("cell", name="learner8@demo.test")).to_be_attached()
+    expect(roster.get_by_role("cell", name="learner8@demo.test", exact=True)).to_be_attached()
     assert_accessible(page)
     assert_no_sideways_scrolling(page)

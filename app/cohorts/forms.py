@@ -1,0 +1,154 @@
+"""Cohort forms (Flask-WTF: CSRF token on every one)."""
+
+from datetime import time
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
+
+from app.accounts.forms import timezone_choices
+from app.errors import Invalid
+
+ROLE_CHOICES = [SelectChoice("learner", "Learner"), SelectChoice("facilitator", "Facilitator")]
+
+
+class AddMemberForm(FlaskForm):
+    """One person by e-mail, with a role; people without an account are invited."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "off"})
+    name = StringField("Name (optional)", validators=[Length(max=120)],
+                       description="Used in the invitation of someone new; people who already "
+                                   "have an account keep their own name.",
+                       render_kw={"autocomplete": "off"})
+    role = SelectField("Role", choices=ROLE_CHOICES, default="learner")
+    submit = SubmitField("Add to the cohort")
+
+
+class ImportMembersForm(FlaskForm):
+    """A CSV file of people to enrol."""
+
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")],
+                     render_kw={"accept": ".csv,text/csv"})
+    only_valid = BooleanField("Import the valid rows and skip the others")
+    submit = SubmitField("Import")
+
+
+class RemoveMemberForm(FlaskForm):
+    """Confirms a removal (the CSRF token is the point)."""
+
+    submit = SubmitField("Remove from the cohort")
+
+
+# --- program authoring and launch -------------------------------------------------------------
+
+#: The anonymity policies, as a launch form offers them.
+ANONYMITY_CHOICES = [
+    SelectChoice("off", "Off"),
+    SelectChoice("peers", "Anonymous to peers"),
+    SelectChoice("everyone", "Anonymous to everyone"),
+]
+#: What each policy means for the people in the cohort, in plain words.
+ANONYMITY_EXPLANATIONS = {
+    "off": "Names are always shown. Nobody can post anonymously.",
+    "peers": "Learners may post anonymously: other learners see a pseudonym, while "
+             "facilitators can still see who wrote it, so they can look after people.",
+    "everyone": "Learners may post anonymously and nobody sees the author in the app — not "
+                "facilitators, not you. Only a written reveal request that a second owner or "
+                "admin approves can show it, and the author is told.",
+}
+
+
+def apply_errors(form: FlaskForm, error: Invalid) -> None:
+    """Show a service's field errors on a form, and its message when no field matches."""
+    unplaced = []
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            unplaced.append(message)
+    if unplaced or not error.fields:
+        form.form_errors.extend(unplaced or [error.message])
+
+
+def goals_from_text(text: str | None) -> list[str]:
+    """Goals typed one per line."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class ProgramForm(FlaskForm):
+    """A program's title, summary and goals."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    summary = TextAreaField("Summary", validators=[Length(max=5000)],
+                            description="A few sentences on who it is for and what it covers.",
+                            render_kw={"rows": 3})
+    goals = TextAreaField("Goals", validators=[Length(max=10000)],
+                          description="The skills or values the program aims to change, one "
+                                      "per line.",
+                          render_kw={"rows": 5})
+    submit = SubmitField("Save program")
+
+
+class ModuleForm(FlaskForm):
+    """A module's title, content and release offset."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField("Content", validators=[Length(max=100_000)],
+                         description="Markdown: **bold**, _italic_, lists, links, headings.",
+                         render_kw={"rows": 10})
+    release_offset_days = IntegerField(
+        "Release offset (days after the cohort starts)", default=0,
+        validators=[InputRequired("Enter a number of days."), NumberRange(0, 3650)],
+        description="0 releases it on the cohort's first day; 7 a week later.",
+        render_kw={"min": 0, "max": 3650})
+    release_time = TimeField("Release time (cohort's local time)", default=time(9, 0),
+                             validators=[InputRequired("Enter a time such as 09:00.")],
+                             description="Each cohort releases at this time in its own time "
+                                         "zone.")
+    submit = SubmitField("Save module")
+
+
+class MoveModuleForm(FlaskForm):
+    """Move a module one place up or down."""
+
+    direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+class DeleteModuleForm(FlaskForm):
+    """Confirm deleting a module."""
+
+    submit = SubmitField("Delete module")
+
+
+class LaunchForm(FlaskForm):
+    """A cohort's name, start date, time zone and anonymity policy."""
+
+    name = StringField("Cohort name", validators=[DataRequired(), Length(max=200)],
+                       description="For example: Leadership, spring 2026, Berlin office.")
+    starts_on = DateField("Start date", validators=[InputRequired("Enter a start date.")],
+                          description="Modules with offset 0 are released on this day.")
+    timezone = SelectField("Time zone",
+                           description="Modules are released at their local time in this zone.")
+    anonymity = RadioField("Anonymous posting", choices=ANONYMITY_CHOICES, default="peers",
+                           validators=[InputRequired("Choose who may see authors' names.")])
+    submit = SubmitField("Launch cohort")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()

@@ -1,0 +1,51 @@
+"""Discussion prompt forms (Flask-WTF: CSRF token on every one).
+
+The forms only read the input; the rules (lengths, ranges, stage order) live in the
+services, whose field errors the views put next to the matching inputs.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
+
+WHOLE_DAYS = "Enter a whole number of days, like 3."
+
+
+class PromptForm(FlaskForm):
+    """A discussion prompt: its text, anonymity, stage offsets and reply requirement."""
+
+    title = StringField("Title", render_kw={"required": True, "maxlength": 200})
+    body = TextAreaField("Prompt", description="What learners reflect on. Markdown works.",
+                         render_kw={"rows": 8})
+    anonymity_allowed = BooleanField(
+        "Learners may post anonymously (where the cohort's anonymity policy allows it)",
+        default=True)
+    respond_after_days = IntegerField(
+        "Replies open after (days)", default=2, invalid_value_message=WHOLE_DAYS,
+        description="Days after the module's release. Reflections open at release.",
+        render_kw={"min": 0, "max": 365})
+    synthesize_after_days = IntegerField(
+        "Synthesis opens after (days)", default=5, invalid_value_message=WHOLE_DAYS,
+        description="Not before replies open.", render_kw={"min": 0, "max": 365})
+    close_after_days = IntegerField(
+        "Discussion closes after (days)", default=7, invalid_value_message=WHOLE_DAYS,
+        description="Not before synthesis opens.", render_kw={"min": 0, "max": 365})
+    min_replies = IntegerField(
+        "Replies each learner gives before their synthesis", default=2,
+        invalid_value_message="Enter a whole number of replies, like 2.",
+        render_kw={"min": 0, "max": 20})
+    submit = SubmitField("Save prompt")
+
+    def values(self) -> dict:
+        """The fields as the services take them."""
+        return {"title": self.title.data or "", "body": self.body.data or "",
+                "anonymity_allowed": self.anonymity_allowed.data,
+                "respond_after_days": self.respond_after_days.data,
+                "synthesize_after_days": self.synthesize_after_days.data,
+                "close_after_days": self.close_after_days.data,
+                "min_replies": self.min_replies.data}
+
+
+class DeleteForm(FlaskForm):
+    """Confirms a deletion (the CSRF token is the point)."""
+
+    submit = SubmitField("Delete prompt")

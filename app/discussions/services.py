@@ -1,0 +1,262 @@
+"""Discussion rules: authoring a module's prompts, copying them into threads at launch, and
+the prompt and thread parts that module pages show."""
+
+from datetime import datetime
+
+from flask import url_for
+from sqlalchemy import func, insert, select
+
+from app import audit
+from app.accounts.models import User
+from app.cohorts.models import Cohort, CohortModule, Module
+from app.cohorts.parts import ModulePart
+from app.cohorts.schedule import days_after
+from app.cohorts.services import get_module_for
+from app.db import get_session, transaction, utcnow
+from app.discussions.models import Prompt, Thread
+from app.errors import Invalid, NotAllowed, NotFound
+
+MAX_TITLE = 200
+MAX_BODY = 50_000
+MAX_STAGE_DAYS = 365
+MAX_MIN_REPLIES = 20
+STAGE_FIELDS = ("respond_after_days", "synthesize_after_days", "close_after_days")
+
+
+# --- access ------------------------------------------------------------------------------------
+
+def get_authoring_module(user: User, module_id: int) -> Module:
+    """A module whose prompts the user may edit: theirs, and they still hold owner rights."""
+    module = get_module_for(user, module_id)
+    if not user.can_own_programs:
+        raise NotAllowed("Only program owners can change a program's prompts.")
+    return module
+
+
+def get_prompt_for(user: User, module_id: int, prompt_id: int) -> Prompt:
+    """A prompt of a module the user may edit, else NotFound."""
+    get_authoring_module(user, module_id)
+    prompt = get_session().get(Prompt, prompt_id)
+    if prompt is None or prompt.module_id != module_id:
+        raise NotFound()
+    return prompt
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _is_int(value) -> bool:
+    """A whole number (``True`` is not one, even though Python says so)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean_prompt(*, title: str, body: str, anonymity_allowed: bool, respond_after_days: int,
+                  synthesize_after_days: int, close_after_days: int,
+                  min_replies: int) -> dict:
+    """Check a prompt's fields; return them cleaned, or raise Invalid with every problem."""
+    errors: dict[str, str] = {}
+    title = (title or "").strip()
+    if not title or len(title) > MAX_TITLE:
+        errors["title"] = f"Give the prompt a title of 1 to {MAX_TITLE} characters."
+    body = body or ""
+    if len(body) > MAX_BODY:
+        errors["body"] = f"Keep the prompt under {MAX_BODY:,} characters."
+    stages = {"respond_after_days": respond_after_days,
+              "synthesize_after_days": synthesize_after_days,
+              "close_after_days": close_after_days}
+    for name, days in stages.items():
+        if not _is_int(days) or not 0 <= days <= MAX_STAGE_DAYS:
+            errors[name] = f"Use a whole number of days from 0 to {MAX_STAGE_DAYS}."
+    if not any(name in errors for name in STAGE_FIELDS):
+        if synthesize_after_days < respond_after_days:
+            errors["synthesize_after_days"] = (
+                "Synthesis cannot open before replies open; use a number of days at least "
+                f"{respond_after_days}.")
+        elif close_after_days < synthesize_after_days:
+            errors["close_after_days"] = (
+                "The discussion cannot close before synthesis opens; use a number of days "
+                f"at least {synthesize_after_days}.")
+    if not _is_int(min_replies) or not 0 <= min_replies <= MAX_MIN_REPLIES:
+        errors["min_replies"] = f"Use a number of replies from 0 to {MAX_MIN_REPLIES}."
+    if errors:
+        raise Invalid(fields=errors)
+    return {"title": title, "body": body, "anonymity_allowed": bool(anonymity_allowed),
+            "min_replies": min_replies, **stages}
+
+
+# --- authoring ---------------------------------------------------------------------------------
+
+def add_prompt(user: User, module_id: int, *, title: str, body: str = "",
+               anonymity_allowed: bool = True, respond_after_days: int = 2,
+               synthesize_after_days: int = 5, close_after_days: int = 7,
+               min_replies: int = 2) -> Prompt:
+    """Append a discussion prompt to a module of the user's program."""
+    module = get_authoring_module(user, module_id)
+    values = _clean_prompt(
+        title=title, body=body, anonymity_allowed=anonymity_allowed,
+        respond_after_days=respond_after_days, synthesize_after_days=synthesize_after_days,
+        close_after_days=close_after_days, min_replies=min_replies)
+    with transaction() as session:
+        last = session.scalar(select(func.max(Prompt.position))
+                              .where(Prompt.module_id == module.id))
+        position = 0 if last is None else last + 1
+        prompt = Prompt(module_id=module.id, position=position, **values)
+        session.add(prompt)
+        session.flush()
+        audit.record(session, user.id, "prompt.created", target_type="prompt",
+                     target_id=prompt.id, module_id=module.id, program_id=module.program_id)
+    return prompt
+
+
+def update_prompt(user: User, module_id: int, prompt_id: int, *, title: str, body: str,
+                  anonymity_allowed: bool, respond_after_days: int, synthesize_after_days: int,
+                  close_after_days: int, min_replies: int) -> Prompt:
+    """Change a prompt; cohorts already launched keep the threads they copied."""
+    prompt = get_prompt_for(user, module_id, prompt_id)
+    values = _clean_prompt(
+        title=title, body=body, anonymity_allowed=anonymity_allowed,
+        respond_after_days=respond_after_days, synthesize_after_days=synthesize_after_days,
+        close_after_days=close_after_days, min_replies=min_replies)
+    with transaction() as session:
+        changed = sorted(name for name, value in values.items()
+                         if getattr(prompt, name) != value)
+        for name, value in values.items():
+            setattr(prompt, name, value)
+        audit.record(session, user.id, "prompt.updated", target_type="prompt",
+                     target_id=prompt.id, module_id=module_id, changed=changed)
+    return prompt
+
+
+def delete_prompt(user: User, module_id: int, prompt_id: int) -> None:
+    """Remove a prompt from its module; running cohorts keep their threads."""
+    prompt = get_prompt_for(user, module_id, prompt_id)
+    with transaction() as session:
+        audit.record(session, user.id, "prompt.deleted", target_type="prompt",
+                     target_id=prompt.id, module_id=module_id, title=prompt.title)
+        session.delete(prompt)
+
+
+def list_prompts(modules: list[Module]) -> list[Prompt]:
+    """The prompts of some program modules, by module and position (one query)."""
+    if not modules:
+        return []
+    return list(get_session().scalars(
+        select(Prompt).where(Prompt.module_id.in_([m.id for m in modules]))
+        .order_by(Prompt.module_id, Prompt.position)
+    ))
+
+
+# --- launch ------------------------------------------------------------------------------------
+
+def copy_prompts_to_cohort(cohort: Cohort, modules: dict[int, int]) -> int:
+    """Give a launching cohort one thread per prompt of its modules (the snapshot rule).
+
+    ``modules`` maps program module ids to the cohort's module ids. Runs in the launch's
+    transaction: one query reads every prompt, one bulk insert writes every thread.
+    Returns how many threads were made.
+    """
+    if not modules:
+        return 0
+    session = get_session()
+    prompts = session.scalars(
+        select(Prompt).where(Prompt.module_id.in_(list(modules)))
+        .order_by(Prompt.module_id, Prompt.position)
+    ).all()
+    if prompts:
+        session.execute(insert(Thread), [
+            {"cohort_id": cohort.id, "cohort_module_id": modules[prompt.module_id],
+             "prompt_id": prompt.id, "position": prompt.position, "title": prompt.title,
+             "body": prompt.body, "anonymity_allowed": prompt.anonymity_allowed,
+             "respond_after_days": prompt.respond_after_days,
+             "synthesize_after_days": prompt.synthesize_after_days,
+             "close_after_days": prompt.close_after_days, "min_replies": prompt.min_replies,
+             "created_at": utcnow()}
+            for prompt in prompts
+        ])
+    return len(prompts)
+
+
+def on_cohort_launched(cohort: Cohort, *, modules: dict[int, int], **_kwargs) -> None:
+    """Receiver of ``cohort_launched``: copy the program's prompts into the new cohort."""
+    copy_prompts_to_cohort(cohort, modules)
+
+
+# --- module parts ------------------------------------------------------------------------------
+
+def _days(n: int) -> str:
+    """'1 day', '3 days'."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _stage_fact(what: str, days: int) -> str:
+    """'Replies open 2 days after release' (or 'at release')."""
+    return f"{what} at release" if days == 0 else f"{what} {_days(days)} after release"
+
+
+def _shared_facts(item: Prompt | Thread) -> list[str]:
+    """Facts that hold for a prompt and for the threads copied from it."""
+    facts = []
+    if item.min_replies:
+        peers = "peer" if item.min_replies == 1 else "peers"
+        facts.append(f"Reply to at least {item.min_replies} {peers}")
+    facts.append("Anonymous posting allowed" if item.anonymity_allowed
+                 else "Names always shown")
+    return facts
+
+
+def thread_dates(thread: Thread, release_at: datetime,
+                 zone: str) -> tuple[tuple[str, datetime], ...]:
+    """When a thread's stages open, counted in local days from its module's release."""
+    return (
+        ("Replies open", days_after(release_at, thread.respond_after_days, zone)),
+        ("Synthesis opens", days_after(release_at, thread.synthesize_after_days, zone)),
+        ("Closes", days_after(release_at, thread.close_after_days, zone)),
+    )
+
+
+class DiscussionParts:
+    """Prompts on program modules and threads on cohort modules, for module pages."""
+
+    def parts_of_modules(self, modules: list[Module]) -> list[ModulePart]:
+        """Each prompt with its stage offsets, linking to its edit page."""
+        return [
+            ModulePart(
+                kind="prompt", id=prompt.id, module_id=prompt.module_id,
+                position=prompt.position, title=prompt.title, body=prompt.body,
+                url=url_for("discussions.edit_prompt", module_id=prompt.module_id,
+                            prompt_id=prompt.id),
+                facts=(_stage_fact("Replies open", prompt.respond_after_days),
+                       _stage_fact("Synthesis opens", prompt.synthesize_after_days),
+                       _stage_fact("Closes", prompt.close_after_days),
+                       *_shared_facts(prompt)),
+            )
+            for prompt in list_prompts(modules)
+        ]
+
+    def parts_of_cohort_modules(self, cohort: Cohort,
+                                modules: list[CohortModule]) -> list[ModulePart]:
+        """Each thread of the cohort's modules, with its stage dates in the cohort's zone."""
+        return self.parts_of_many_cohorts([(cohort, modules)])
+
+    def parts_of_many_cohorts(self, groups: list[tuple[Cohort, list[CohortModule]]]
+                              ) -> list[ModulePart]:
+        """Threads of several cohorts' modules in one query."""
+        placed = {m.id: (cohort, m) for cohort, modules in groups for m in modules}
+        if not placed:
+            return []
+        threads = get_session().scalars(
+            select(Thread).where(Thread.cohort_module_id.in_(list(placed)))
+            .order_by(Thread.cohort_module_id, Thread.position)
+        ).all()
+        parts = []
+        for thread in threads:
+            cohort, module = placed[thread.cohort_module_id]
+            parts.append(ModulePart(
+                kind="thread", id=thread.id, module_id=thread.cohort_module_id,
+                position=thread.position, title=thread.title, body=thread.body,
+                facts=tuple(_shared_facts(thread)),
+                dates=thread_dates(thread, module.release_at, cohort.timezone),
+            ))
+        return parts
+
+
+provider = DiscussionParts()

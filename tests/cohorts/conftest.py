@@ -1,0 +1,8 @@
+"""Fixtures of the cohort tests: the API's response checks and query counter."""
+
+from tests.api.conftest import (  # noqa: F401 (fixtures shared with the API tests)
+    call,
+    openapi,
+    query_counter,
+    response_validator,
+)

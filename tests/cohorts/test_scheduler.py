@@ -1,0 +1,378 @@
+"""Release jobs: one date job per upcoming release, the reconcile job, and who runs them."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.jobstores.memory import MemoryJobStore
+from sqlalchemy import func, select
+
+from app import create_app
+from app import scheduler as scheduling
+from app.accounts.models import User
+from app.cohorts import jobs, services
+from app.cohorts.models import CohortModule
+from app.cohorts.signals import module_released
+from app.db import Model, get_database, get_session, make_engine, transaction, utcnow
+from app.mail import OutboxEmail
+from app.notifications.models import Notification
+from tests.conftest import require_postgres_url, with_search_path
+from tests.conftest import test_config as config_for_tests
+from tests.factories import add_member, create_module, create_program, create_user
+
+ROOT = Path(__file__).resolve().parents[2]
+START = date(2026, 3, 2)  # a Monday; New York changes to summer time on 8 March
+#: Within a week of the first two releases (14:00Z on 2 March, 13:00Z on 9 March).
+LAUNCHED = datetime(2026, 3, 2, 13, tzinfo=UTC)
+_schemas = itertools.count(1)
+
+
+def release_jobs(scheduler) -> dict[str, datetime]:
+    """The scheduler's release date jobs: id → run time."""
+    return {job.id: job.trigger.run_date for job in scheduler.get_jobs()
+            if job.id.startswith("release:")}
+
+
+def counts(app) -> tuple[int, int]:
+    """How many notifications and e-mails exist."""
+    with app.app_context():
+        session = get_session()
+        return (session.scalar(select(func.count()).select_from(Notification)),
+                session.scalar(select(func.count()).select_from(OutboxEmail)))
+
+
+def seed(app, *, members: int = 3, offsets=(0, 7, 14), now: datetime = LAUNCHED):
+    """A New York cohort with a facilitator and learners; returns (cohort, its modules)."""
+    with app.app_context():
+        session = get_session()
+        owner = create_user(session, can_own_programs=True)
+        program = create_program(session, owner=owner)
+        for offset in offsets:
+            create_module(session, program, release_offset_days=offset)
+        session.commit()
+        cohort = services.launch_cohort(owner, program.id, name="Spring", starts_on=START,
+                                        timezone="America/New_York", anonymity="off",
+                                        now=now)
+        add_member(session, cohort, role="facilitator")
+        for _ in range(members - 1):
+            add_member(session, cohort)
+        modules = session.scalars(select(CohortModule).where(CohortModule.cohort_id == cohort.id)
+                                  .order_by(CohortModule.position)).all()
+        session.commit()
+    return cohort, modules
+
+
+def set_release_at(app, module_id: int, release_at: datetime) -> None:
+    """Move a release in the database (as another process would)."""
+    with app.app_context():
+        get_session().get(CohortModule, module_id).release_at = release_at
+        get_session().commit()
+
+
+@pytest.fixture
+def scheduler(app):
+    """A started but paused scheduler bound to the test app: jobs are stored, none run."""
+    started = scheduling.start(app, scheduling.build_scheduler(app, jobstore=MemoryJobStore()),
+                               paused=True)
+    yield started
+    scheduling.stop(app)
+
+
+@pytest.fixture
+def own_database(backend, tmp_path):
+    """An app on a database of its own (threads and real job stores need real connections)."""
+    if backend.name == "sqlite":
+        application = create_app(config_for_tests(DATABASE_URL=f"sqlite:///{tmp_path / 'own.db'}"))
+        Model.metadata.create_all(get_database(application).engine)
+        yield application
+        scheduling.stop(application)
+        get_database(application).engine.dispose()
+        return
+    url = require_postgres_url("PostgreSQL pass")
+    schema = f"sched_{os.getpid()}_{next(_schemas)}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    application = create_app(config_for_tests(DATABASE_URL=with_search_path(url, schema)))
+    Model.metadata.create_all(get_database(application).engine)
+    yield application
+    scheduling.stop(application)
+    get_database(application).engine.dispose()
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
+# --- date jobs follow the stored schedule -------------------------------------------------------
+
+def test_launch_adds_a_date_job_per_release_of_the_coming_week_at_its_utc_time(app, scheduler):
+    _, modules = seed(app)
+    assert release_jobs(scheduler) == {
+        f"release:{modules[0].id}": datetime(2026, 3, 2, 14, tzinfo=UTC),  # 09:00 EST
+        f"release:{modules[1].id}": datetime(2026, 3, 9, 13, tzinfo=UTC),  # 09:00 EDT
+    }  # the third (16 March) is beyond the week; the reconcile job adds it later
+    job = scheduler.get_job(f"release:{modules[0].id}")
+    assert job.func_ref == "app.cohorts.jobs:release_one"
+    assert job.args == (modules[0].id,)
+    assert (job.misfire_grace_time, job.coalesce) == (None, True)
+    assert job.next_run_time == datetime(2026, 3, 2, 14, tzinfo=UTC)
+    with app.app_context():
+        jobs.sync_release_jobs(scheduler, now=datetime(2026, 3, 10, tzinfo=UTC))
+    assert release_jobs(scheduler) == {
+        f"release:{modules[2].id}": datetime(2026, 3, 16, 13, tzinfo=UTC),
+    }  # the first two fall before that "now": the reconcile job releases them instead
+
+
+def test_moving_a_release_replaces_its_job(app, scheduler):
+    cohort, modules = seed(app)
+    job_id = f"release:{modules[1].id}"
+    with app.app_context():
+        owner = get_session().get(User, cohort.created_by_id)
+        moved = datetime(2026, 3, 5, 17, 30, tzinfo=UTC)
+        services.reschedule_release(owner, cohort.id, modules[1].id, release_at=moved,
+                                    now=LAUNCHED)
+    assert release_jobs(scheduler)[job_id] == moved
+    with app.app_context():
+        owner = get_session().get(User, cohort.created_by_id)
+        services.reschedule_release(owner, cohort.id, modules[1].id,
+                                    release_at=LAUNCHED + timedelta(days=20), now=LAUNCHED)
+    assert job_id not in release_jobs(scheduler)  # out of the week: no job yet
+    with app.app_context():
+        jobs.sync_release_jobs(scheduler, now=LAUNCHED + timedelta(days=14))
+    assert release_jobs(scheduler)[job_id] == LAUNCHED + timedelta(days=20)
+
+
+def test_released_modules_lose_their_jobs(app, scheduler):
+    cohort, modules = seed(app)
+    first, second = (f"release:{m.id}" for m in modules[:2])
+    with app.app_context():
+        owner = get_session().get(User, cohort.created_by_id)
+        services.reschedule_release(owner, cohort.id, modules[0].id, release_at=None,
+                                    now=LAUNCHED)  # "release now"
+    assert first not in release_jobs(scheduler) and second in release_jobs(scheduler)
+    # Released elsewhere (another process, no hook here): the next reconcile removes the job,
+    # and a job left by a module that no longer exists.
+    with app.app_context():
+        assert services.release_module(modules[1].id, now=datetime(2026, 3, 9, 13, tzinfo=UTC))
+    scheduling.set_date_job(scheduler, "release:999999", jobs.RELEASE_JOB,
+                            LAUNCHED + timedelta(days=1), [999999])
+    with app.app_context():
+        jobs.sync_release_jobs(scheduler, now=LAUNCHED)
+    assert release_jobs(scheduler) == {}
+
+
+def test_a_rolled_back_move_leaves_the_job_alone(app, scheduler):
+    cohort, modules = seed(app)
+    before = release_jobs(scheduler)
+    with app.app_context(), pytest.raises(RuntimeError), transaction():
+        owner = get_session().get(User, cohort.created_by_id)
+        services.reschedule_release(owner, cohort.id, modules[1].id,
+                                    release_at=LAUNCHED + timedelta(days=2), now=LAUNCHED)
+        raise RuntimeError("the surrounding action failed")
+    assert release_jobs(scheduler) == before
+
+
+# --- firing: exactly once, and harmless when stale --------------------------------------------
+
+def test_a_duplicate_firing_notifies_each_member_once(app, scheduler):
+    _, modules = seed(app)
+    set_release_at(app, modules[0].id, utcnow() - timedelta(minutes=1))
+    assert jobs.release_one(modules[0].id) is True
+    assert jobs.release_one(modules[0].id) is False
+    assert counts(app) == (3, 3)
+
+
+def test_a_stale_job_of_a_release_moved_later_does_nothing(app, scheduler):
+    _, modules = seed(app)
+    set_release_at(app, modules[0].id, utcnow() + timedelta(hours=2))
+    assert jobs.release_one(modules[0].id) is False
+    assert counts(app) == (0, 0)
+    with app.app_context():
+        assert get_session().get(CohortModule, modules[0].id).released_at is None
+
+
+def test_two_firings_at_once_notify_each_member_once(own_database):
+    app = own_database
+    scheduling.start(app, scheduling.build_scheduler(app, jobstore=MemoryJobStore()),
+                     paused=True)
+    _, modules = seed(app, members=5)
+    set_release_at(app, modules[0].id, utcnow() - timedelta(minutes=1))
+    results, barrier = [], threading.Barrier(2)
+
+    def fire():
+        barrier.wait()
+        results.append(jobs.release_one(modules[0].id))
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    with app.app_context():
+        users = get_session().scalars(select(Notification.user_id)).all()
+    assert len(users) == len(set(users)) == 5
+    assert counts(app) == (5, 5)
+
+
+def test_one_failing_release_does_not_hold_back_the_others(app):
+    _, modules = seed(app, offsets=(0, 7, 14))
+    now = datetime(2026, 3, 20, tzinfo=UTC)  # all three are due
+    broken = modules[1].id
+
+    def fail_for_one(cohort_module, **_):
+        if cohort_module.id == broken:
+            raise RuntimeError("this release cannot be announced")
+
+    module_released.connect(fail_for_one)
+    try:
+        with app.app_context():
+            assert services.release_due_modules(now=now) == 2
+    finally:
+        module_released.disconnect(fail_for_one)
+    assert counts(app) == (6, 6)
+    with app.app_context():
+        session = get_session()
+        assert session.get(CohortModule, broken).released_at is None  # tried again next run
+        assert services.release_due_modules(now=now) == 1
+    assert counts(app) == (9, 9)
+
+
+# --- catching up when the scheduler starts ------------------------------------------------------
+
+def start_and_reconcile(app):
+    """Start a scheduler on the app's own job store and wait for its first reconcile run."""
+    scheduler = scheduling.build_scheduler(app)
+    done, errors = threading.Event(), []
+
+    def listen(event):
+        if event.job_id == "release-due-modules":
+            if event.exception is not None:
+                errors.append(event.exception)
+            done.set()
+
+    scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduling.start(app, scheduler)
+    assert done.wait(20), "the reconcile job did not run at start"
+    assert errors == []
+    return scheduler
+
+
+def test_a_release_missed_while_down_is_processed_once_at_start_and_not_again(own_database):
+    app = own_database
+    _, modules = seed(app)
+    now = utcnow()
+    set_release_at(app, modules[0].id, now - timedelta(hours=3))  # passed while down
+    set_release_at(app, modules[1].id, now + timedelta(days=2))
+    set_release_at(app, modules[2].id, now + timedelta(days=30))
+    assert counts(app) == (0, 0)
+
+    scheduler = start_and_reconcile(app)
+    assert counts(app) == (3, 3)
+    stored = release_jobs(scheduler)
+    assert stored == {f"release:{modules[1].id}": now + timedelta(days=2)}
+    all_jobs = len(scheduler.get_jobs())
+    scheduling.stop(app)
+
+    scheduler = start_and_reconcile(app)  # a restart: nothing more to send, no job copies
+    assert counts(app) == (3, 3)
+    assert release_jobs(scheduler) == stored
+    assert len(scheduler.get_jobs()) == all_jobs
+    scheduling.stop(app)
+
+
+# --- who runs a scheduler -----------------------------------------------------------------------
+
+def test_test_apps_and_disabled_apps_never_start_a_scheduler(app):
+    assert scheduling.start_in_process(app) is None  # TESTING
+    disabled = create_app(config_for_tests(TESTING=False, SCHEDULER_ENABLED=False))
+    assert scheduling.start_in_process(disabled) is None
+    assert "scheduler" not in disabled.extensions
+    assert not any(t.name == "APScheduler" for t in threading.enumerate())
+
+
+WSGI_CHECK = textwrap.dedent("""
+    import threading
+    import wsgi
+    from app.scheduler import start_in_process
+
+    def scheduler_threads():
+        return [t.name for t in threading.enumerate() if t.name == "APScheduler"]
+
+    imported = scheduler_threads()
+    first = start_in_process(wsgi.app)
+    second = start_in_process(wsgi.app)
+    print("import:", len(imported), "first:", first is not None, "second:", second is not None,
+          "threads:", len(scheduler_threads()))
+    if first is not None:
+        first.shutdown()
+""")
+
+
+def run_wsgi_check(tmp_path, enabled: str) -> str:
+    """Import wsgi (as gunicorn does) and try to start the scheduler, in a new process."""
+    env = {**os.environ, "SCHEDULER_ENABLED": enabled, "SECRET_KEY": "x" * 32,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}", "APP_ENV": "development"}
+    result = subprocess.run([sys.executable, "-c", WSGI_CHECK], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_web_workers_with_the_scheduler_disabled_never_start_one(tmp_path):
+    assert run_wsgi_check(tmp_path, "0") == "import: 0 first: False second: False threads: 0"
+
+
+def test_the_single_process_server_starts_exactly_one_scheduler(tmp_path):
+    # Importing wsgi starts nothing; serve() starts one, and a second call does not.
+    assert run_wsgi_check(tmp_path, "1") == "import: 0 first: True second: False threads: 1"
+
+
+# --- flask scheduler run ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
+                         ids=["SIGTERM", "SIGINT"])
+def test_flask_scheduler_run_releases_what_is_due_and_stops_on_a_signal(tmp_path, stop_signal):
+    database = f"sqlite:///{tmp_path / 'scheduler.db'}"
+    app = create_app(config_for_tests(DATABASE_URL=database))
+    Model.metadata.create_all(get_database(app).engine)
+    _, modules = seed(app)
+    set_release_at(app, modules[0].id, utcnow() - timedelta(minutes=5))
+    for later in modules[1:]:
+        set_release_at(app, later.id, utcnow() + timedelta(days=3))
+    get_database(app).engine.dispose()
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "x" * 32,
+           "SCHEDULER_ENABLED": "0", "APP_ENV": "development"}
+    log = (tmp_path / "scheduler.log").open("w+")
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler",
+                                "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while counts(app) != (3, 3):
+            assert process.poll() is None, "the scheduler exited early"
+            assert time.monotonic() < deadline, "the due release was not processed"
+            time.sleep(0.1)
+        process.send_signal(stop_signal)
+        returncode = process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert returncode == 0, output
+    assert "Traceback" not in output, output
+    assert counts(app) == (3, 3)
+    with app.app_context():
+        assert get_session().get(CohortModule, modules[0].id).released_at is not None
