@@ -1,13 +1,18 @@
 """The command line: ``flask users create``, ``flask users token`` and ``flask demo seed``."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import ApiToken, User
 from app.accounts.services import authenticate
-from app.cohorts.models import Cohort, Membership, Module, Program, ProgramGoal
+from app.cohorts.models import Cohort, CohortModule, Membership, Module, Program, ProgramGoal
+from app.db import utcnow
 from app.demo import DEMO_COHORT, DEMO_PASSWORD, DEMO_PROGRAM
+from app.discussions.models import Prompt, Thread
 from app.errors import Invalid
+from app.peer_review.models import Assignment, CohortAssignment
 from tests.factories import create_user
 
 PASSPHRASE = "a long passphrase"
@@ -29,7 +34,8 @@ def _counts(db) -> dict[str, int]:
     """Rows of the tables the demo fills."""
     with db() as session:
         return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (User, Program, ProgramGoal, Module, Cohort, Membership)}
+                for model in (User, Program, ProgramGoal, Module, Prompt, Assignment, Cohort,
+                              CohortModule, Thread, CohortAssignment, Membership)}
 
 
 # --- flask users create -------------------------------------------------------------------------
@@ -124,8 +130,29 @@ def test_demo_seed_creates_the_demo_and_prints_the_logins(runner, db):
     for email, role in DEMO_LOGINS.items():
         assert email in result.output, email
         assert role in result.output
-    assert _counts(db) == {"users": 11, "programs": 1, "program_goals": 3, "modules": 3,
-                           "cohorts": 1, "memberships": 9}
+    assert _counts(db) == {"users": 11, "programs": 1, "program_goals": 3, "modules": 6,
+                           "prompts": 6, "assignments": 1, "cohorts": 1, "cohort_modules": 6,
+                           "threads": 6, "cohort_assignments": 1, "memberships": 9}
+
+
+def test_demo_cohort_started_two_weeks_ago_with_its_first_modules_open(runner, db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    now = utcnow()
+    with db() as session:
+        cohort = session.scalar(select(Cohort).where(Cohort.name == DEMO_COHORT))
+        assert cohort.starts_on == (now - timedelta(days=14)).date()
+        modules = session.scalars(select(CohortModule).where(CohortModule.cohort_id == cohort.id)
+                                  .order_by(CohortModule.position)).all()
+        assert [m.release_offset_days for m in modules] == [0, 7, 14, 21, 28, 35]
+        assert all(m.body.strip() for m in modules)
+        released = [m.is_released(now) for m in modules]
+        # Weeks 1 and 2 are open; week 3 opens today at 09:00 London time; the rest later.
+        assert released[:2] == [True, True] and released[3:] == [False] * 3
+        assert all(m.released_at is not None for m in modules[:2])
+        assignment = session.scalar(select(CohortAssignment)
+                                    .where(CohortAssignment.cohort_id == cohort.id))
+        assert assignment.cohort_module_id == modules[1].id
+        assert len(assignment.rubric.criteria) == 2
 
 
 def test_demo_seed_twice_changes_nothing(runner, db):
