@@ -136,6 +136,15 @@ class DeleteModuleForm(FlaskForm):
     submit = SubmitField("Delete module")
 
 
+class MoveReleaseForm(FlaskForm):
+    """A new local date and time for a module's release, in the cohort's time zone."""
+
+    on = DateField("New release date", validators=[InputRequired("Enter a date.")])
+    at = TimeField("Time (cohort's local time)", default=time(9, 0),
+                   validators=[InputRequired("Enter a time such as 09:00.")])
+    submit = SubmitField("Move the release")
+
+
 class LaunchForm(FlaskForm):
     """A cohort's name, start date, time zone and anonymity policy."""
 

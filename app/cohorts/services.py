@@ -352,6 +352,27 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
     return module
 
 
+def check_can_schedule(user: User, cohort_id: int, cohort_module_id: int) -> None:
+    """Raise NotFound / NotAllowed unless the user may change this module's release."""
+    _staff_module(user, cohort_id, cohort_module_id)
+
+
+def move_release_local(user: User, cohort_id: int, cohort_module_id: int, *, on: date,
+                       at: time, now: datetime) -> CohortModule:
+    """Move a module's release to a local date and time in the cohort's time zone.
+
+    The same gap and fold rules as launch apply (``app.cohorts.schedule``). A time already
+    past is refused: "release now" is the way to release at once.
+    """
+    module = _staff_module(user, cohort_id, cohort_module_id)
+    release_at = release_instant(on, 0, at, module.cohort.timezone)
+    if release_at <= now:
+        raise Invalid(fields={"on": "That time has already passed: choose a later one, or "
+                                    "release the module now."})
+    return reschedule_release(user, cohort_id, cohort_module_id, release_at=release_at,
+                              now=now)
+
+
 def release_module(cohort_module_id: int, *, now: datetime) -> bool:
     """Run a due release's side effects exactly once; False when already done or not due.
 

@@ -1,5 +1,7 @@
 """Cohort pages: the home page of each role and a cohort's overview."""
 
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     Response,
@@ -65,8 +67,47 @@ def module(cohort_id: int, module_id: int):
     now = utcnow()
     page = services.get_module_page(user, cohort_id, module_id, now)
     services.touch_member_activity(user, cohort_id, now)
+    return _render_module(page, now)
+
+
+def _render_module(page, now, move_form=None, status: int = 200):
+    """The module page; its staff also get the form that moves the release."""
+    if move_form is None and page.access.is_staff and page.module.released_at is None:
+        move_form = forms.MoveReleaseForm(formdata=None, data=_local_release(page))
     return render_template("cohorts/module.html", access=page.access, cohort=page.access.cohort,
-                           module=page.module, page=page, now=now)
+                           module=page.module, page=page, now=now,
+                           move_form=move_form), status
+
+
+def _local_release(page) -> dict:
+    """The module's current release as the move form's local date and time."""
+    local = page.module.release_at.astimezone(ZoneInfo(page.access.cohort.timezone))
+    return {"on": local.date(), "at": local.time().replace(second=0, microsecond=0)}
+
+
+@bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/schedule")
+@login_required
+def move_release(cohort_id: int, module_id: int):
+    """A facilitator moves a module's release to another local date and time."""
+    user = current_user._get_current_object()
+    now = utcnow()
+    services.check_can_schedule(user, cohort_id, module_id)
+    form = forms.MoveReleaseForm()
+    if form.validate_on_submit():
+        try:
+            services.move_release_local(user, cohort_id, module_id, on=form.on.data,
+                                        at=form.at.data, now=now)
+        except Invalid as error:
+            forms.apply_errors(form, error)
+        except Conflict as error:
+            flash(error.message, "info")
+            return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+        else:
+            flash("Release moved. The timeline and the scheduler follow the new time.",
+                  "success")
+            return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+    page = services.get_module_page(user, cohort_id, module_id, now)
+    return _render_module(page, now, move_form=form, status=422)
 
 
 @bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/completion")

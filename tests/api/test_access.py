@@ -35,6 +35,8 @@ ID_ROUTES = {
         "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/release":
         "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
+    "/cohorts/<int:cohort_id>/modules/<int:module_id>/schedule":
+        "tests/cohorts/test_module_pages.py::test_only_the_cohorts_staff_move_releases",
     "/api/v1/cohorts/<int:cohort_id>/modules":
         "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
     "/api/v1/cohorts/<int:cohort_id>/releases/<int:module_id>":

@@ -1,15 +1,19 @@
 """The cohort timeline and module pages: nothing of an unreleased module reaches learners."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from app.audit import AuditEntry
 from app.cohorts import services
 from app.cohorts.models import CohortModule
+from app.errors import Conflict
 from tests.factories import add_member, create_module, create_program, create_user
 
 
-def make_cohort(app, db):
+def make_cohort(app, db, timezone: str = "UTC"):
     """A cohort started yesterday: module 1 is open, module 2 opens in a week."""
     today = datetime.now(UTC).date()
     with db() as session:
@@ -20,7 +24,7 @@ def make_cohort(app, db):
         create_module(session, program, title="Future module", body="Secret plan text",
                       release_offset_days=8)
     with app.app_context():
-        cohort = services.launch_cohort(owner, program.id, name="Now", timezone="UTC",
+        cohort = services.launch_cohort(owner, program.id, name="Now", timezone=timezone,
                                         starts_on=today - timedelta(days=1), anonymity="off",
                                         now=datetime.now(UTC))
     with db() as session:
@@ -82,3 +86,100 @@ def test_outsiders_get_404_for_module_pages(app, db, client, login):
     assert browser.get(f"/cohorts/{other_cohort.id}/modules/{first.id}").status_code == 404
     with db() as session:
         assert session.get(CohortModule, second.id).released_at is None
+
+
+# --- moving a release (facilitators) ------------------------------------------------------------
+
+def test_a_facilitator_moves_a_release_to_a_local_time_in_the_cohorts_zone(app, db, client,
+                                                                           login):
+    cohort, _, facilitator, _, second = make_cohort(app, db, timezone="America/New_York")
+    login(client, facilitator)
+    page = client.get(f"/cohorts/{cohort.id}/modules/{second.id}").get_data(as_text=True)
+    assert "Move the release" in page and "America/New_York" in page
+    day = datetime.now(UTC).date() + timedelta(days=20)
+    response = client.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/schedule",
+                                {"on": day.isoformat(), "at": "14:30"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cohorts/{cohort.id}/modules/{second.id}")
+    with db() as session:
+        moved = session.get(CohortModule, second.id)
+        local = moved.release_at.astimezone(ZoneInfo("America/New_York"))
+        assert (local.date(), local.hour, local.minute) == (day, 14, 30)
+        assert moved.released_at is None
+        event = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "module.release_moved")).one()
+        assert event.actor_id == facilitator.id
+    followed = client.get(f"/cohorts/{cohort.id}/modules/{second.id}").get_data(as_text=True)
+    assert "Release moved" in followed
+    assert 'value="14:30"' in followed
+
+
+@pytest.mark.parametrize(("form", "problem"), [
+    ({"on": "2001-01-01", "at": "09:00"}, "already passed"),
+    ({"on": "", "at": "09:00"}, "Enter a date"),
+    ({"on": "next week", "at": "09:00"}, "Not a valid date"),
+    ({"on": "2099-01-01", "at": "25:99"}, "Not a valid time"),
+])
+def test_a_bad_or_past_new_release_time_is_refused_and_changes_nothing(app, db, client, login,
+                                                                      form, problem):
+    cohort, _, facilitator, _, second = make_cohort(app, db)
+    with db() as session:
+        before = session.get(CohortModule, second.id).release_at
+    login(client, facilitator)
+    response = client.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/schedule", form,
+                                token_from=f"/cohorts/{cohort.id}/modules/{second.id}")
+    assert response.status_code == 422
+    assert problem in response.get_data(as_text=True)
+    with db() as session:
+        assert session.get(CohortModule, second.id).release_at == before
+
+
+def test_only_the_cohorts_staff_move_releases(app, db, client, login):
+    cohort, learner, _, _, second = make_cohort(app, db)
+    _, _, other_staff, _, _ = make_cohort(app, db)
+    with db() as session:
+        outsider = create_user(session)
+        before = session.get(CohortModule, second.id).release_at
+    path = f"/cohorts/{cohort.id}/modules/{second.id}/schedule"
+    form = {"on": "2099-01-01", "at": "09:00"}
+    login(client, learner)
+    assert "Move the release" not in client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    assert client.post_form(path, form, token_from="/").status_code == 403
+    for user in (outsider, other_staff):
+        browser = app.test_client()
+        login(browser, user)
+        assert browser.post_form(path, form, token_from="/").status_code == 404
+    anonymous = app.test_client()
+    assert anonymous.post_form(path, form, token_from="/login").status_code == 302
+    with db() as session:
+        assert session.get(CohortModule, second.id).release_at == before
+
+
+def test_move_release_local_keeps_local_time_across_the_clock_change(app, db):
+    cohort, _, facilitator, _, second = make_cohort(app, db, timezone="Europe/Berlin")
+    now = datetime(2027, 3, 1, tzinfo=UTC)
+    with app.app_context():
+        # 09:00 in Berlin is 08:00 UTC before the change of 28 March 2027, 07:00 after it.
+        winter = services.move_release_local(facilitator, cohort.id, second.id,
+                                             on=date(2027, 3, 27), at=time(9), now=now)
+        assert winter.release_at == datetime(2027, 3, 27, 8, tzinfo=UTC)
+        summer = services.move_release_local(facilitator, cohort.id, second.id,
+                                             on=date(2027, 3, 29), at=time(9), now=now)
+        assert summer.release_at == datetime(2027, 3, 29, 7, tzinfo=UTC)
+        # 02:30 on the change day never shows on a Berlin clock: it becomes 03:30 CEST.
+        gap = services.move_release_local(facilitator, cohort.id, second.id,
+                                          on=date(2027, 3, 28), at=time(2, 30), now=now)
+        assert gap.release_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+
+
+def test_a_released_module_cannot_be_moved(app, db, client, login):
+    cohort, _, facilitator, first, _ = make_cohort(app, db)
+    now = datetime.now(UTC)
+    with app.app_context():
+        services.release_module(first.id, now=now)
+        with pytest.raises(Conflict):
+            services.move_release_local(facilitator, cohort.id, first.id,
+                                        on=now.date() + timedelta(days=3), at=time(9), now=now)
+    login(client, facilitator)
+    page = client.get(f"/cohorts/{cohort.id}/modules/{first.id}").get_data(as_text=True)
+    assert "Move the release" not in page
