@@ -289,3 +289,30 @@ def test_a_feed_created_through_the_api_shows_the_same_events_as_the_service(
     with app.app_context():
         expected = {e.uid for e in services.calendar_events(spring["learner"], now)}
     assert set(events) == expected
+
+
+def test_a_feed_costs_the_same_for_1_or_3_cohorts(app, db, client, fake_parts, query_counter):
+    learners = {}
+    for count in (1, 3):
+        first = launch(app, db, name=f"First of {count}")
+        fake_parts.add(first["modules"][0], "thread", f"Thread of {count}",
+                       dates=(("Closes", NOW + timedelta(days=2)),))
+        for n in range(count - 1):
+            extra = launch(app, db, name=f"Extra {n} of {count}")
+            fake_parts.add(extra["modules"][0], "assignment", f"Task {n} of {count}",
+                           dates=(("Submissions due", NOW + timedelta(days=3)),))
+            with db() as session:
+                add_member(session, extra["cohort"], first["learner"])
+        learners[count] = first["learner"]
+    counts = {}
+    for count, learner in learners.items():
+        path = f"/calendar/{feed_for(app, learner)}.ics"
+        client.get(path)  # the first fetch also records when; later ones within the hour don't
+        with query_counter.counting() as counter:
+            response = client.get(path)
+        assert response.status_code == 200
+        events = events_of(response.data)
+        assert sum("Module opens" in e["summary"] for e in events.values()) == 3 * count
+        counts[count] = counter.count
+    assert counts[1] == counts[3], counts
+    assert fake_parts.calls > 0
