@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.jobstores.memory import MemoryJobStore
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, Table, delete, func, select, update
 
 from app import create_app
 from app import scheduler as scheduling
@@ -289,6 +289,47 @@ def test_a_release_missed_while_down_is_processed_once_at_start_and_not_again(ow
     assert release_jobs(scheduler) == stored
     assert len(scheduler.get_jobs()) == all_jobs
     scheduling.stop(app)
+
+
+def test_jobs_lost_or_unreadable_in_the_store_are_rebuilt_from_the_schedule(own_database):
+    app = own_database
+    _, modules = seed(app)
+    now = utcnow()
+    set_release_at(app, modules[0].id, now + timedelta(days=1))
+    set_release_at(app, modules[1].id, now + timedelta(days=2))
+    set_release_at(app, modules[2].id, now + timedelta(days=30))
+    scheduler = start_and_reconcile(app)
+    expected = release_jobs(scheduler)
+    assert set(expected) == {f"release:{modules[0].id}", f"release:{modules[1].id}"}
+    scheduling.stop(app)
+
+    # While the scheduler is down: one job row vanishes, the other can no longer be read
+    # (as after a refactor renamed its function), and the first release falls due.
+    engine = get_database(app).engine
+    with engine.begin() as connection:
+        stored_jobs = Table(scheduling.JOBS_TABLE, MetaData(), autoload_with=connection)
+        connection.execute(delete(stored_jobs).where(
+            stored_jobs.c.id == f"release:{modules[0].id}"))
+        connection.execute(update(stored_jobs).where(
+            stored_jobs.c.id == f"release:{modules[1].id}").values(job_state=b"not a job"))
+    set_release_at(app, modules[0].id, now - timedelta(minutes=5))
+
+    scheduler = start_and_reconcile(app)
+    assert counts(app) == (3, 3)  # the due release went out once, without its job
+    assert release_jobs(scheduler) == {f"release:{modules[1].id}": expected[
+        f"release:{modules[1].id}"]}
+    scheduling.stop(app)
+
+
+def test_every_stored_job_names_its_function_as_text_and_takes_plain_ids(app, scheduler):
+    _, modules = seed(app)
+    stored = scheduler.get_jobs()
+    assert {job.id for job in stored} >= {"deliver-outbox", "release-due-modules"}
+    for job in stored:
+        # A text reference survives a restart; a function object or lambda would not.
+        assert isinstance(job.func_ref, str) and ":" in job.func_ref, job.id
+        assert all(type(arg) is int for arg in job.args), job.id
+        assert job.kwargs == {}, job.id
 
 
 # --- who runs a scheduler -----------------------------------------------------------------------
