@@ -337,6 +337,10 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
     if module.released_at is not None:
         raise Conflict("This module is already released; its release cannot move.",
                        code="already_released")
+    if release_at is None and module.release_at <= now:
+        # Already open to learners: keep the time they saw it open; just do the release.
+        release_module(module.id, now=now)
+        return module
     new_at = now if release_at is None else release_at
     if new_at.tzinfo is None:
         raise Invalid(fields={"release_at": "Give the time with its UTC offset."})

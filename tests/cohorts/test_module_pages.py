@@ -183,3 +183,20 @@ def test_a_released_module_cannot_be_moved(app, db, client, login):
     login(client, facilitator)
     page = client.get(f"/cohorts/{cohort.id}/modules/{first.id}").get_data(as_text=True)
     assert "Move the release" not in page
+
+
+def test_releasing_an_open_module_keeps_the_time_learners_saw_it_open(app, db, client, login):
+    cohort, _, facilitator, first, _ = make_cohort(app, db)
+    with db() as session:
+        opened_at = session.get(CohortModule, first.id).release_at
+    login(client, facilitator)
+    timeline = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    # Open to learners already (since yesterday): only the future module offers "Release now".
+    assert timeline.count('Release now<span class="visually-hidden">') == 1
+    with app.app_context():
+        services.reschedule_release(facilitator, cohort.id, first.id, release_at=None,
+                                    now=datetime.now(UTC))
+    with db() as session:
+        module = session.get(CohortModule, first.id)
+        assert module.release_at == opened_at
+        assert module.released_at is not None
