@@ -32,15 +32,15 @@ ID_ROUTES = {
     "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
     "/admin/users/<int:user_id>/roles": "tests/accounts (site admins only)",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>":
-        "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
+        "tests/cohorts/test_release_access.py (every role)",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/release":
-        "tests/cohorts/test_module_pages.py::test_outsiders_get_404_for_module_pages",
+        "tests/cohorts/test_release_access.py (every role)",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/schedule":
-        "tests/cohorts/test_module_pages.py::test_only_the_cohorts_staff_move_releases",
+        "tests/cohorts/test_release_access.py (every role)",
     "/api/v1/cohorts/<int:cohort_id>/modules":
-        "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
+        "tests/cohorts/test_release_access.py (every role)",
     "/api/v1/cohorts/<int:cohort_id>/releases/<int:module_id>":
-        "tests/cohorts/test_releases.py::test_outsiders_and_other_cohorts_staff_get_404",
+        "tests/cohorts/test_release_access.py (every role)",
     "/api/v1/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
         "tests/cohorts/test_progress.py::test_completion_access_through_the_api",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
