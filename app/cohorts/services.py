@@ -167,6 +167,18 @@ def get_module_for(user: User, module_id: int) -> Module:
     return module
 
 
+def get_module_to_edit(user: User, module_id: int, *, parts: str) -> Module:
+    """A module of the user's own program, while they still hold owner rights.
+
+    ``parts`` names what they edit there ("prompts", "assignments") for the refusal.
+    Someone else's module is NotFound; a former owner's is NotAllowed.
+    """
+    module = get_module_for(user, module_id)
+    if not user.can_own_programs:
+        raise NotAllowed(f"Only program owners can change a program's {parts}.")
+    return module
+
+
 def list_members(user: User, cohort_id: int) -> list[Membership]:
     """The roster, for the cohort's staff."""
     access = get_cohort_for(user, cohort_id)

@@ -11,10 +11,10 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_module_for
+from app.cohorts.services import get_module_to_edit
 from app.db import get_session, transaction, utcnow
 from app.discussions.models import Prompt, Thread
-from app.errors import Invalid, NotAllowed, NotFound
+from app.errors import Invalid, NotFound
 
 MAX_TITLE = 200
 MAX_BODY = 50_000
@@ -26,11 +26,8 @@ STAGE_FIELDS = ("respond_after_days", "synthesize_after_days", "close_after_days
 # --- access ------------------------------------------------------------------------------------
 
 def get_authoring_module(user: User, module_id: int) -> Module:
-    """A module whose prompts the user may edit: theirs, and they still hold owner rights."""
-    module = get_module_for(user, module_id)
-    if not user.can_own_programs:
-        raise NotAllowed("Only program owners can change a program's prompts.")
-    return module
+    """A module whose prompts the user may edit (see ``get_module_to_edit``)."""
+    return get_module_to_edit(user, module_id, parts="prompts")
 
 
 def get_prompt_for(user: User, module_id: int, prompt_id: int) -> Prompt:

@@ -4,21 +4,12 @@ import pytest
 from sqlalchemy import select
 
 from app.discussions.models import Prompt
-from tests.api.conftest import bearer, token_for
 from tests.discussions.conftest import NOT_OWNERS
 
 PROMPT = {"title": "What did you notice?", "body": "One **meeting**.",
           "anonymity_allowed": False, "min_replies": 1,
           "stages": {"respond_after_days": 1, "synthesize_after_days": 3,
                      "close_after_days": 5}}
-
-
-@pytest.fixture
-def tokens(db, authoring) -> dict:
-    """Bearer headers for every role."""
-    with db() as session:
-        return {role: bearer(token_for(session, user))
-                for role, user in authoring.people.items()}
 
 
 def test_the_owner_adds_changes_and_deletes_a_prompt(call, client, db, authoring, tokens):

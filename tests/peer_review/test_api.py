@@ -4,7 +4,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.peer_review.models import Assignment, Rubric
-from tests.api.conftest import bearer, token_for
 from tests.peer_review.conftest import NOT_OWNERS
 
 ASSIGNMENT = {
@@ -18,14 +17,6 @@ ASSIGNMENT = {
     ],
     "reviews_required": 3, "submit_days": 5, "review_days": 2,
 }
-
-
-@pytest.fixture
-def tokens(db, authoring) -> dict:
-    """Bearer headers for every role."""
-    with db() as session:
-        return {role: bearer(token_for(session, user))
-                for role, user in authoring.people.items()}
 
 
 def test_the_owner_adds_changes_and_deletes_an_assignment(call, client, db, authoring, tokens):
