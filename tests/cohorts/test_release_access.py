@@ -150,3 +150,15 @@ def test_signed_out_callers_change_nothing(call, client, db, world):
         assert response.status_code == 302
         assert "/login" in response.headers["Location"]
     assert _schedule(db, world) == before
+
+
+@pytest.mark.parametrize("release_at", ["2099-03-01T09:00:00", "next monday", 20990301, ""])
+def test_a_release_time_without_offset_or_not_a_time_is_refused(call, client, db, world,
+                                                                 release_at):
+    before = _schedule(db, world)
+    response = call(client, "POST",
+                    f"/api/v1/cohorts/{world.cohort_id}/releases/{world.future_id}",
+                    json={"release_at": release_at}, headers=bearer(world.tokens["facilitator"]))
+    assert response.status_code == 422
+    assert "release_at" in response.get_json()["error"]["fields"]
+    assert _schedule(db, world) == before
