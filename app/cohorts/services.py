@@ -349,8 +349,12 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
     if module.released_at is not None:
         raise Conflict("This module is already released; its release cannot move.",
                        code="already_released")
-    if release_at is None and module.release_at <= now:
-        # Already open to learners: keep the time they saw it open; just do the release.
+    if module.release_at <= now:
+        # Already open to learners (the scheduler has not caught up yet): keep the time they
+        # saw it open, and never hide again what they may have read.
+        if release_at is not None and release_at > now:
+            raise Conflict("Learners can already see this module; its release cannot move "
+                           "later.", code="already_released")
         release_module(module.id, now=now)
         return module
     new_at = now if release_at is None else release_at

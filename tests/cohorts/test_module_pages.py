@@ -10,6 +10,7 @@ from app.audit import AuditEntry
 from app.cohorts import services
 from app.cohorts.models import CohortModule
 from app.errors import Conflict
+from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
 
 
@@ -157,7 +158,7 @@ def test_only_the_cohorts_staff_move_releases(app, db, client, login):
 
 def test_move_release_local_keeps_local_time_across_the_clock_change(app, db):
     cohort, _, facilitator, _, second = make_cohort(app, db, timezone="Europe/Berlin")
-    now = datetime(2027, 3, 1, tzinfo=UTC)
+    now = datetime.now(UTC)  # week 2 opens in a week; the clock changes in March 2027
     with app.app_context():
         # 09:00 in Berlin is 08:00 UTC before the change of 28 March 2027, 07:00 after it.
         winter = services.move_release_local(facilitator, cohort.id, second.id,
@@ -200,3 +201,17 @@ def test_releasing_an_open_module_keeps_the_time_learners_saw_it_open(app, db, c
         module = session.get(CohortModule, first.id)
         assert module.release_at == opened_at
         assert module.released_at is not None
+
+
+def test_a_module_learners_can_already_see_is_not_hidden_again(app, db, call, client):
+    cohort, _, facilitator, first, _ = make_cohort(app, db)
+    with db() as session:
+        opened_at = session.get(CohortModule, first.id).release_at
+        headers = bearer(token_for(session, facilitator))
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    response = call(client, "POST", f"/api/v1/cohorts/{cohort.id}/releases/{first.id}",
+                    json={"release_at": later}, headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "already_released"
+    with db() as session:
+        assert session.get(CohortModule, first.id).release_at == opened_at
