@@ -135,6 +135,8 @@ def release_now(cohort_id: int, module_id: int):
         flash(error.message, "info")
     else:
         flash("Released. Members are being notified.", "success")
+    if request.form.get("back") == "module":
+        return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
 
 

@@ -215,3 +215,15 @@ def test_a_module_learners_can_already_see_is_not_hidden_again(app, db, call, cl
     assert response.get_json()["error"]["code"] == "already_released"
     with db() as session:
         assert session.get(CohortModule, first.id).release_at == opened_at
+
+
+def test_release_now_on_the_module_page_returns_to_that_page(app, db, client, login):
+    cohort, _, facilitator, _, second = make_cohort(app, db)
+    login(client, facilitator)
+    page = f"/cohorts/{cohort.id}/modules/{second.id}"
+    response = client.post_form(f"{page}/release", {"back": "module"}, token_from=page)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(page)
+    followed = client.get(page).get_data(as_text=True)
+    assert "Released. Members are being notified." in followed
+    assert "Move the release" not in followed
