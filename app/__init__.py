@@ -7,13 +7,14 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app.config import load_config
+from app.db import MAX_ID
 
 
 class Int32Converter(IntegerConverter):
     """``<int:…>`` limited to the range of a 32-bit INTEGER primary key."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -19,13 +19,11 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from app.db import utcnow
+from app.db import MAX_ID, utcnow
 from app.errors import HTTP_CODES, BadRequest, Invalid, NotSignedIn
 from app.extensions import csrf
 
 API_PREFIX = "/api/v1"
-#: The largest value of an INTEGER primary key (PostgreSQL's int4).
-MAX_ID = 2**31 - 1
 T = TypeVar("T")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.config import ConfigError
-from app.db import get_session, utcnow
+from app.db import MAX_ID, get_session, utcnow
 from app.extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,6 @@ _PENDING = "realtime_pending"
 #: Savepoint -> how many events were queued when it began (a rolled-back one drops its own).
 _SAVEPOINT_MARKS = "realtime_savepoint_marks"
 
-#: The largest id a room can name (ids are INTEGER columns).
-MAX_ID = 2**31 - 1
 #: Room kind -> function(user, object_id) -> bool, registered by features.
 ROOM_AUTHORISERS: dict[str, Callable] = {}
 
@@ -57,11 +55,7 @@ def close_room_sockets(room: str) -> None:
 
     Outside a transaction, the close happens at once.
     """
-    db_session = get_session()
-    if db_session.in_transaction() and db_session.info.get("tx_depth"):
-        db_session.info.setdefault(_PENDING, []).append(PendingDisconnect(room))
-    else:
-        _deliver([PendingDisconnect(room)])
+    _queue_or_deliver(PendingDisconnect(room))
 
 
 @dataclass(frozen=True)
@@ -78,11 +72,16 @@ def leave_room_after_commit(user_id: int, room: str) -> None:
     Each socket sits in ``user:ID``, so its sids are known without asking the client.
     Outside a transaction, the sockets leave at once.
     """
+    _queue_or_deliver(PendingLeave(user_id, room))
+
+
+def _queue_or_deliver(item) -> None:
+    """Queue a socket change for the current transaction's commit, or make it now."""
     db_session = get_session()
     if db_session.in_transaction() and db_session.info.get("tx_depth"):
-        db_session.info.setdefault(_PENDING, []).append(PendingLeave(user_id, room))
+        db_session.info.setdefault(_PENDING, []).append(item)
     else:
-        _deliver([PendingLeave(user_id, room)])
+        _deliver([item])
 
 
 def room_kind(kind: str):

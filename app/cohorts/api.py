@@ -127,10 +127,16 @@ def get_cohort(user, cohort_id: int):
     """Read a cohort I take part in."""
     access = services.get_cohort_for(user, cohort_id)
     services.touch_member_activity(user, cohort_id, utcnow())
+    return CohortOut(**_cohort_fields(access))
+
+
+def _cohort_fields(access) -> dict:
+    """A cohort's fields as ``CohortOut`` shows them to the caller."""
     cohort = access.cohort
-    return CohortOut(id=cohort.id, name=cohort.name, program_id=cohort.program_id,
-                     program_title=cohort.program.title, starts_on=cohort.starts_on,
-                     timezone=cohort.timezone, anonymity=cohort.anonymity, my_role=access.role)
+    return {"id": cohort.id, "name": cohort.name, "program_id": cohort.program_id,
+            "program_title": cohort.program.title, "starts_on": cohort.starts_on,
+            "timezone": cohort.timezone, "anonymity": cohort.anonymity,
+            "my_role": access.role}
 
 
 class PartDateOut(ResponseSchema):
@@ -413,11 +419,8 @@ def launch_cohort(user, program_id: int, body: LaunchRequest):
                                     timezone=body.timezone, anonymity=body.anonymity,
                                     now=utcnow())
     access, modules = services.list_cohort_modules(user, cohort.id)
-    return LaunchedCohortOut(
-        id=cohort.id, name=cohort.name, program_id=cohort.program_id,
-        program_title=cohort.program.title, starts_on=cohort.starts_on,
-        timezone=cohort.timezone, anonymity=cohort.anonymity, my_role=access.role,
-        schedule=[ScheduledModuleOut.model_validate(m) for m in modules])
+    return LaunchedCohortOut(**_cohort_fields(access),
+                             schedule=[ScheduledModuleOut.model_validate(m) for m in modules])
 
 
 # --- enrolment and the roster ---------------------------------------------------------------------

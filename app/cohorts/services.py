@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit, realtime
@@ -39,7 +37,7 @@ from app.cohorts.signals import (
     module_released,
     releases_scheduled,
 )
-from app.db import get_session, transaction
+from app.db import get_session, insert_for, transaction
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
@@ -177,17 +175,6 @@ def get_module_to_edit(user: User, module_id: int, *, parts: str) -> Module:
     if not user.can_own_programs:
         raise NotAllowed(f"Only program owners can change a program's {parts}.")
     return module
-
-
-def list_members(user: User, cohort_id: int) -> list[Membership]:
-    """The roster, for the cohort's staff."""
-    access = get_cohort_for(user, cohort_id)
-    if not access.is_staff:
-        raise NotAllowed()
-    return list(get_session().scalars(
-        select(Membership).where(Membership.cohort_id == cohort_id)
-        .options(joinedload(Membership.user)).order_by(Membership.role, Membership.id)
-    ))
 
 
 # --- authoring and launch ---------------------------------------------------------------------
@@ -345,11 +332,19 @@ def _staff_module(user: User, cohort_id: int, cohort_module_id: int) -> CohortMo
 def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
                        release_at: datetime | None, now: datetime) -> CohortModule:
     """Release a module now (``release_at`` None) or move its release to another time."""
-    module = _staff_module(user, cohort_id, cohort_module_id)
+    if release_at is not None and release_at.tzinfo is None:
+        raise Invalid(fields={"release_at": "Give the time with its UTC offset."})
+    return _reschedule(user, _staff_module(user, cohort_id, cohort_module_id),
+                       release_at=release_at, now=now)
+
+
+def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None,
+                now: datetime) -> CohortModule:
+    """Move or release a module the user runs (``release_at`` aware, or None for now)."""
     if module.released_at is not None:
         raise Conflict("This module is already released; its release cannot move.",
                        code="already_released")
-    if module.release_at <= now:
+    if module.is_released(now):
         # Already open to learners (the scheduler has not caught up yet): keep the time they
         # saw it open, and never hide again what they may have read.
         if release_at is not None and release_at > now:
@@ -358,12 +353,10 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
         release_module(module.id, now=now)
         return module
     new_at = now if release_at is None else release_at
-    if new_at.tzinfo is None:
-        raise Invalid(fields={"release_at": "Give the time with its UTC offset."})
     with transaction() as session:
         old_at = module.release_at
         module.release_at = new_at
-        audit.record(session, user.id, "module.release_moved", cohort_id=cohort_id,
+        audit.record(session, user.id, "module.release_moved", cohort_id=module.cohort_id,
                      target_type="cohort_module", target_id=module.id,
                      old=old_at.isoformat(), new=new_at.isoformat())
         releases_scheduled.send(module.cohort, cohort_module_ids=[module.id], now=now)
@@ -389,8 +382,7 @@ def move_release_local(user: User, cohort_id: int, cohort_module_id: int, *, on:
     if release_at <= now:
         raise Invalid(fields={"on": "That time has already passed: choose a later one, or "
                                     "release the module now."})
-    return reschedule_release(user, cohort_id, cohort_module_id, release_at=release_at,
-                              now=now)
+    return _reschedule(user, module, release_at=release_at, now=now)
 
 
 def release_module(cohort_module_id: int, *, now: datetime) -> bool:
@@ -771,36 +763,34 @@ def _check_row(line: int, email: str, name: str,
     return _Row(line, clean_email, name, role), {}
 
 
+def _refuse_file(reason: str) -> ImportRejected:
+    """An import refused as a whole, for a reason about the file rather than a row."""
+    return ImportRejected(ImportReport(errors=[RowError(None, reason)]), reason)
+
+
 def _decode_csv(data: bytes) -> str:
     """The file as text, or ImportRejected with a file-level reason."""
-    def refuse(reason: str) -> ImportRejected:
-        return ImportRejected(ImportReport(errors=[RowError(None, reason)]), reason)
-
     if len(data) > IMPORT_MAX_BYTES:
-        raise refuse(f"The file is larger than {IMPORT_MAX_BYTES // 1_000_000} MB; "
-                     "split it into smaller files.")
+        raise _refuse_file(f"The file is larger than {IMPORT_MAX_BYTES // 1_000_000} MB; "
+                           "split it into smaller files.")
     if not data.strip():
-        raise refuse("The file is empty. The first line must be the header email,name,role.")
+        raise _refuse_file("The file is empty. The first line must be the header email,name,role.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise refuse("This file is UTF-16 text. " + UTF8_HINT)
+        raise _refuse_file("This file is UTF-16 text. " + UTF8_HINT)
     if b"\x00" in data:
-        raise refuse("This is not a CSV text file (it contains binary data, or it is UTF-16 "
-                     "text). " + UTF8_HINT)
+        raise _refuse_file("This is not a CSV text file (it contains binary data, or it is UTF-16 "
+                           "text). " + UTF8_HINT)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise refuse(f"The file is not UTF-8 text (line {line} has a character in another "
-                     "encoding, such as Latin-1). " + UTF8_HINT) from None
+        raise _refuse_file(f"The file is not UTF-8 text (line {line} has a character in another "
+                           "encoding, such as Latin-1). " + UTF8_HINT) from None
 
 
 def _parse_import(data: bytes) -> tuple[list[_Row], list[RowError]]:
     """Check every row of a CSV import; file-level problems raise ImportRejected."""
     text = _decode_csv(data)
-
-    def refuse(reason: str) -> ImportRejected:
-        return ImportRejected(ImportReport(errors=[RowError(None, reason)]), reason)
-
     # strict: a stray or unclosed quote is an error, not a row that swallows the rest.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[_Row] = []
@@ -820,13 +810,13 @@ def _parse_import(data: bytes) -> tuple[list[_Row], list[RowError]]:
                     found = ",".join(cell.strip() for cell in cells)[:100]
                     hint = (" It looks like a data row: add the header line above it."
                             if "@" in found else "")
-                    raise refuse(f"Line {line} must be the header email,name,role "
-                                 f"(found “{found}”).{hint}")
+                    raise _refuse_file(f"Line {line} must be the header email,name,role "
+                                       f"(found “{found}”).{hint}")
                 header_seen = True
                 continue
             if len(rows) + len(errors) >= IMPORT_MAX_ROWS:
-                raise refuse(f"The file has more than {IMPORT_MAX_ROWS:,} rows; split it into "
-                             "smaller files.")
+                raise _refuse_file(f"The file has more than {IMPORT_MAX_ROWS:,} rows; split it "
+                                   "into smaller files.")
             while len(cells) > len(IMPORT_COLUMNS) and not cells[-1].strip():
                 cells.pop()  # spreadsheets sometimes add empty trailing cells
             if len(cells) != len(IMPORT_COLUMNS):
@@ -846,12 +836,12 @@ def _parse_import(data: bytes) -> tuple[list[_Row], list[RowError]]:
             first_line_of[row.email] = line
             rows.append(row)
     except csv.Error as error:
-        raise refuse(f"Line {reader.line_num} cannot be read as CSV ({error}). Check its "
-                     "quotes.") from None
+        raise _refuse_file(f"Line {reader.line_num} cannot be read as CSV ({error}). Check its "
+                           "quotes.") from None
     if not header_seen:
-        raise refuse("The file is empty. The first line must be the header email,name,role.")
+        raise _refuse_file("The file is empty. The first line must be the header email,name,role.")
     if not rows and not errors:
-        raise refuse("The file has a header but no rows under it.")
+        raise _refuse_file("The file has a header but no rows under it.")
     return rows, errors
 
 
@@ -1144,11 +1134,9 @@ def complete_module(user: User, cohort_id: int, cohort_module_id: int,
     """A learner marks a released module complete; doing it twice changes nothing."""
     module = _learner_module(user, cohort_id, cohort_module_id, now)
     with transaction() as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         # The unique (module, user) pair makes a double click or a retried request a no-op.
         session.execute(
-            insert(ModuleCompletion)
+            insert_for(session)(ModuleCompletion)
             .values(cohort_module_id=module.id, user_id=user.id, completed_at=now)
             .on_conflict_do_nothing(index_elements=["cohort_module_id", "user_id"])
         )
@@ -1189,8 +1177,11 @@ class WeekItem:
         return self.part.title if self.part is not None else self.module.title
 
 
-def _visible_to(role: str, module: CohortModule, now: datetime) -> bool:
-    """Whether a role sees a module's content and parts: staff always, learners once released."""
+def sees_module_content(role: str, module: CohortModule, now: datetime) -> bool:
+    """Whether a role sees a module's content and parts: staff always, learners once released.
+
+    Pages, the API, "this week" and the calendar feed all ask this.
+    """
     return role != "learner" or module.is_released(now)
 
 
@@ -1238,16 +1229,11 @@ def list_this_week(user: User, now: datetime) -> list[WeekItem]:
     modules = list_modules_of([m.cohort_id for m in memberships])
     parts = parts_of_cohorts([
         (m.cohort, [module for module in modules[m.cohort_id]
-                    if _visible_to(m.role, module, now)])
+                    if sees_module_content(m.role, module, now)])
         for m in memberships])
     items = [item for m in memberships
              for item in _week_items(m.cohort, modules[m.cohort_id], parts, now)]
     return sorted(items, key=_week_order)
-
-
-def list_cohort_this_week(user: User, cohort_id: int, now: datetime) -> list[WeekItem]:
-    """What opens and what is due around now in one cohort (anyone who takes part in it)."""
-    return get_learning_path(user, cohort_id, now).this_week
 
 
 @dataclass
@@ -1263,10 +1249,6 @@ class LearningPath:
     progress: Progress
     this_week: list[WeekItem] = field(default_factory=list)
 
-    def visible(self, module: CohortModule, now: datetime) -> bool:
-        """Whether this person sees the module's content and parts."""
-        return _visible_to(self.access.role, module, now)
-
 
 def get_learning_path(user: User, cohort_id: int, now: datetime) -> LearningPath:
     """The cohort's modules with parts, completion, new markers, progress and "this week".
@@ -1277,7 +1259,7 @@ def get_learning_path(user: User, cohort_id: int, now: datetime) -> LearningPath
     access, modules = list_cohort_modules(user, cohort_id)
     membership = get_session().scalar(select(Membership).where(
         Membership.cohort_id == cohort_id, Membership.user_id == user.id))
-    visible = [m for m in modules if _visible_to(access.role, m, now)]
+    visible = [m for m in modules if sees_module_content(access.role, m, now)]
     parts = parts_of_cohort_modules(access.cohort, visible)
     completed = _completed_ids(user, [m.id for m in modules])
     released = {m.id for m in modules if m.is_released(now)}

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app.cohorts import forms, services
 from app.cohorts.parts import parts_of_modules
-from app.db import utcnow
+from app.db import MAX_ID, utcnow
 from app.errors import Conflict, Invalid, NotFound
 
 bp = Blueprint("cohorts", __name__)
@@ -48,10 +48,10 @@ def home():
 def cohort(cohort_id: int):
     """A cohort's overview; its staff also get a link to the roster."""
     user = current_user._get_current_object()
-    access = services.get_cohort_for(user, cohort_id)
-    services.touch_member_activity(user, cohort_id, utcnow())
-    counts = services.member_counts([cohort_id])[cohort_id]
     now = utcnow()
+    access = services.get_cohort_for(user, cohort_id)
+    services.touch_member_activity(user, cohort_id, now)
+    counts = services.member_counts([cohort_id])[cohort_id]
     if access.role != services.OWNER:
         services.record_visit(user, cohort_id, now)
     path = services.get_learning_path(user, cohort_id, now)
@@ -333,8 +333,6 @@ ROSTER_TEMPLATE_CSV = (
     "grace@example.com,\"Hopper, Grace\",facilitator\r\n"
     "alan@example.com,,\r\n"
 )
-#: The largest id a link can carry (ids are INTEGER columns).
-MAX_ID = 2**31 - 1
 
 
 def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=None,
@@ -374,8 +372,7 @@ def add_member(cohort_id: int):
                                          name=form.name.data, role=form.role.data,
                                          now=utcnow())
         except Invalid as error:
-            for name, message in error.fields.items():
-                getattr(form, name, form.email).errors.append(message)
+            forms.apply_errors(form, error)
         except Conflict as error:
             form.email.errors.append(error.message)
         else:

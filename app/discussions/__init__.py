@@ -12,7 +12,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     parts.register(services.provider)
-    # Once per process: blinker keys receivers by identity, and a module-level function
-    # is the same object however many apps are created (weak=False keeps it alive).
-    if services.on_cohort_launched not in cohort_launched.receivers_for(None):
-        cohort_launched.connect(services.on_cohort_launched, weak=False)
+    # A module-level function: connecting it again (one app per test) changes nothing.
+    cohort_launched.connect(services.on_cohort_launched)

@@ -132,12 +132,12 @@ def delete_prompt(user: User, module_id: int, prompt_id: int) -> None:
         session.delete(prompt)
 
 
-def list_prompts(modules: list[Module]) -> list[Prompt]:
+def list_prompts(module_ids: list[int]) -> list[Prompt]:
     """The prompts of some program modules, by module and position (one query)."""
-    if not modules:
+    if not module_ids:
         return []
     return list(get_session().scalars(
-        select(Prompt).where(Prompt.module_id.in_([m.id for m in modules]))
+        select(Prompt).where(Prompt.module_id.in_(module_ids))
         .order_by(Prompt.module_id, Prompt.position)
     ))
 
@@ -153,13 +153,9 @@ def copy_prompts_to_cohort(cohort: Cohort, modules: dict[int, int]) -> int:
     """
     if not modules:
         return 0
-    session = get_session()
-    prompts = session.scalars(
-        select(Prompt).where(Prompt.module_id.in_(list(modules)))
-        .order_by(Prompt.module_id, Prompt.position)
-    ).all()
+    prompts = list_prompts(list(modules))
     if prompts:
-        session.execute(insert(Thread), [
+        get_session().execute(insert(Thread), [
             {"cohort_id": cohort.id, "cohort_module_id": modules[prompt.module_id],
              "prompt_id": prompt.id, "position": prompt.position, "title": prompt.title,
              "body": prompt.body, "anonymity_allowed": prompt.anonymity_allowed,
@@ -226,7 +222,7 @@ class DiscussionParts:
                        _stage_fact("Closes", prompt.close_after_days),
                        *_shared_facts(prompt)),
             )
-            for prompt in list_prompts(modules)
+            for prompt in list_prompts([m.id for m in modules])
         ]
 
     def parts_of_cohort_modules(self, cohort: Cohort,

@@ -78,7 +78,7 @@ def create_calendar_feed(user):
     """Create or replace my feed; the address is in this answer only."""
     now = utcnow()
     url = services.calendar_feed_url(services.create_calendar_feed(user, now))
-    return CalendarFeedOut(url=url, webcal_url="webcal://" + url.split("://", 1)[1],
+    return CalendarFeedOut(url=url, webcal_url=services.webcal_url(url),
                            created_at=now)
 
 

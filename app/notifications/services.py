@@ -8,16 +8,14 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import current_app
 from sqlalchemy import String, cast, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import audit, realtime
 from app.accounts.models import User
 from app.accounts.services import hash_secret
 from app.cohorts.models import Membership
 from app.cohorts.parts import milestones, parts_of_cohorts
-from app.cohorts.services import list_modules_of, list_my_cohort_roles
-from app.db import get_session, transaction
+from app.cohorts.services import list_modules_of, list_my_cohort_roles, sees_module_content
+from app.db import get_session, insert_for, transaction
 from app.errors import NotFound
 from app.mail import OutboxEmail
 from app.notifications.calendar import CalendarEvent
@@ -34,7 +32,7 @@ def notify_module_released(cohort_module, *, now: datetime, **_) -> None:
     member list sent with the signal is therefore not needed here.)
     """
     session = get_session()
-    insert = _insert_or_skip(session)
+    insert = insert_for(session)
     key = f"release:{cohort_module.id}"
     link = f"/cohorts/{cohort_module.cohort_id}/modules/{cohort_module.id}"
     title = f"New module open: {cohort_module.title}"
@@ -75,12 +73,6 @@ def notify_module_released(cohort_module, *, now: datetime, **_) -> None:
         realtime.notify("notification", {"kind": "module_released", "message": title,
                                          "link": link}, f"user:{user_id}")
 
-
-def _insert_or_skip(session):
-    """The dialect's ``insert`` that offers ``ON CONFLICT DO NOTHING``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
 
 
 def list_notifications(user, *, before_id: int = 0, limit: int = 50) -> list[Notification]:
@@ -126,6 +118,11 @@ FEED_NAME = "Cohort Commons"
 def calendar_feed_url(secret: str) -> str:
     """The feed's absolute address, for calendar apps on other machines."""
     return f"{current_app.config['BASE_URL']}/calendar/{secret}.ics"
+
+
+def webcal_url(feed_url: str) -> str:
+    """The same feed address for apps that subscribe through ``webcal:`` links."""
+    return "webcal://" + feed_url.split("://", 1)[1]
 
 
 def get_calendar_feed(user: User) -> CalendarFeed | None:
@@ -191,7 +188,7 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
     roles = list_my_cohort_roles(user)
     modules = list_modules_of([cohort.id for cohort, _ in roles])
     parts = parts_of_cohorts([
-        (cohort, [m for m in modules[cohort.id] if role != "learner" or m.is_released(now)])
+        (cohort, [m for m in modules[cohort.id] if sees_module_content(role, m, now)])
         for cohort, role in roles])
     base = current_app.config["BASE_URL"]
     host = urlsplit(base).hostname or "cohort-commons"

@@ -97,4 +97,5 @@ def calendar_settings():
             return redirect(url_for("notifications.calendar_settings"))
         new_url = services.calendar_feed_url(services.create_calendar_feed(user, utcnow()))
     return render_template("notifications/calendar.html",
-                           feed=services.get_calendar_feed(user), new_url=new_url)
+                           feed=services.get_calendar_feed(user), new_url=new_url,
+                           webcal_url=services.webcal_url(new_url) if new_url else None)

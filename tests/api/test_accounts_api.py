@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from app.accounts.models import ApiToken, User
 from app.accounts.services import authenticate
-from app.api import MAX_ID, encode_cursor
+from app.api import encode_cursor
+from app.db import MAX_ID
 from tests.api.conftest import bearer, token_for
 from tests.factories import PASSWORD, add_member, create_cohort, create_program, create_user
 

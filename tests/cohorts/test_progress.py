@@ -276,9 +276,10 @@ def test_this_week_includes_both_ends_of_each_window(app, db, fake_parts):
     fake_parts.add(m3, "assignment", "Secret future task", dates=(("Submissions due",
                                                                     now + timedelta(days=6)),))
     with app.app_context():
-        items = services.list_cohort_this_week(c.learner, c.id, now)
-        staff_items = services.list_cohort_this_week(c.facilitator, c.id, now)
-        later = services.list_cohort_this_week(c.learner, c.id, now + timedelta(seconds=1))
+        items = services.get_learning_path(c.learner, c.id, now).this_week
+        staff_items = services.get_learning_path(c.facilitator, c.id, now).this_week
+        later = services.get_learning_path(
+            c.learner, c.id, now + timedelta(seconds=1)).this_week
     assert [(i.label, i.title) for i in items] == [
         ("Opened", "Week 1"),            # exactly 7 days ago
         ("Opened", "Week 2"),            # right now
