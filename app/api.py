@@ -199,12 +199,16 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
              errors: tuple[int, ...] = (), content_type: str = "application/json",
-             raw_body: dict[str, dict] | None = None):
+             raw_body: dict[str, dict] | None = None,
+             guard: Callable[[Any], None] | None = None):
     """Declare an API endpoint: routing, auth, validation, response shape and docs.
 
     The view receives ``user`` (when ``auth``), ``body`` and ``query`` as keyword
     arguments along with the URL values, and returns a dict, a model, or a Response.
     A view that reads a non-JSON body itself names its media types in ``raw_body``.
+    ``guard(user)`` is a service check of the caller's site role (e.g. admins only) that
+    runs before the input is parsed, so a caller who may not call at all gets 403 rather
+    than a list of field errors.
     """
     def decorate(view: Callable) -> Callable:
         """Wrap the view and register it with its description."""
@@ -214,6 +218,8 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
             kwargs = dict(url_values)
             if auth:
                 kwargs["user"] = api_user()
+                if guard is not None:
+                    guard(kwargs["user"])
             if body is not None:
                 kwargs["body"] = _parse(body, "body")
             if query is not None:

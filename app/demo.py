@@ -1,5 +1,6 @@
 """The demo: users for each role, a program and a running cohort. Idempotent."""
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from app.cohorts import services as cohorts
 from app.cohorts.models import Cohort, Program
 from app.db import get_session, transaction, utcnow
 from app.discussions import services as discussions
+from app.errors import Conflict
 from app.peer_review import services as peer_review
 
 DEMO_PASSWORD = "cohort-demo"  # noqa: S105 (published demo logins)
@@ -136,7 +138,8 @@ def seed_demo() -> list[tuple[str, str]]:
                 timezone="Europe/London", anonymity="peers", now=now)
         for email, _, role, _ in USERS:
             if role in ("facilitator", "learner"):
-                cohorts.enroll_member(owner, cohort.id, email=email, role=role, now=now)
+                with contextlib.suppress(Conflict):  # already enrolled by an earlier seed
+                    cohorts.add_member(owner, cohort.id, email=email, role=role, now=now)
     # Releases whose time has passed (the cohort started two weeks ago) happen now.
     cohorts.release_due_modules(now=now)
     return [(email, role) for email, _, role, _ in USERS]

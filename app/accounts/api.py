@@ -88,7 +88,7 @@ def create_token(body: TokenRequest):
 
 
 @endpoint(bp, "/users", "POST", body=CreateUserRequest, response=UserOut, status=201,
-          errors=(403,), summary="Create a user (site admins)")
+          errors=(403,), guard=services.check_admin, summary="Create a user (site admins)")
 def create_user(user, body: CreateUserRequest):
     """Create an account with a password."""
     return services.create_user(
@@ -98,13 +98,34 @@ def create_user(user, body: CreateUserRequest):
 
 
 @endpoint(bp, "/users", "GET", query=UserListQuery, response=Page[UserOut], errors=(403,),
-          summary="List users (site admins), paginated")
+          guard=services.check_admin, summary="List users (site admins), paginated")
 def list_users(user, query: UserListQuery):
     """Users in id order, optionally filtered by e-mail or name."""
     limit = check_limit(query.limit)
     rows = services.list_users(user, after_id=decode_cursor(query.cursor), limit=limit + 1,
                                search=query.q)
     return page_of(rows, limit, UserOut.model_validate)
+
+
+class SiteRolesPatch(Schema):
+    """Site rights to grant (true) or withdraw (false); fields left out stay as they are."""
+
+    is_admin: bool | None = None
+    can_own_programs: bool | None = Field(
+        default=None, description="Withdrawing it ends the person's authoring and their "
+                                  "place as owner in their programs' cohorts.")
+    is_disabled: bool | None = Field(
+        default=None, description="A disabled account cannot sign in; its sessions end.")
+
+
+@endpoint(bp, "/users/<int:user_id>", "PATCH", body=SiteRolesPatch, response=UserOut,
+          errors=(403, 404), guard=services.check_admin,
+          summary="Grant or withdraw site rights, disable or enable an account (site admins)")
+def update_user(user, user_id: int, body: SiteRolesPatch):
+    """Change a person's site rights; admins cannot demote or disable themselves (422)."""
+    return services.set_site_roles(user, user_id, is_admin=body.is_admin,
+                                   can_own_programs=body.can_own_programs,
+                                   is_disabled=body.is_disabled, now=utcnow())
 
 
 @endpoint(bp, "/tokens", "GET", query=PageQuery, response=Page[TokenOut],

@@ -98,11 +98,16 @@ def get_user(user_id: int) -> User:
     return user
 
 
+def check_admin(actor: User) -> None:
+    """Raise NotAllowed unless the actor is a site admin (user administration)."""
+    if not actor.is_admin:
+        raise NotAllowed("Only site admins manage accounts.")
+
+
 def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
                search: str = "") -> list[User]:
     """List users for a site admin, ordered by id, after a cursor."""
-    if not actor.is_admin:
-        raise NotAllowed()
+    check_admin(actor)
     query = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
     term = search.strip().lower()
     if term:
@@ -458,8 +463,8 @@ def create_user(actor: User | None, *, email: str, name: str, password: str,
                 is_admin: bool = False, can_own_programs: bool = False,
                 timezone: str = "UTC", now: datetime) -> User:
     """Create an account with a password. Site admins only (``actor`` None: the CLI)."""
-    if actor is not None and not actor.is_admin:
-        raise NotAllowed()
+    if actor is not None:
+        check_admin(actor)
     errors = {}
     try:
         email = normalize_email(email)
@@ -491,8 +496,7 @@ def set_site_roles(actor: User, user_id: int, *, is_admin: bool | None = None,
                    can_own_programs: bool | None = None,
                    is_disabled: bool | None = None, now: datetime) -> User:
     """Grant or withdraw site admin and program-owner rights, or disable an account."""
-    if not actor.is_admin:
-        raise NotAllowed()
+    check_admin(actor)
     with transaction() as session:
         user = get_user(user_id)
         if user.id == actor.id and (is_admin is False or is_disabled):

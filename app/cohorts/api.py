@@ -114,14 +114,14 @@ def me(user):
                  cohorts=cohorts)
 
 
-@endpoint(bp, "/programs/<int:program_id>", "GET", response=ProgramOut, errors=(404,),
+@endpoint(bp, "/programs/<int:program_id>", "GET", response=ProgramOut, errors=(403, 404),
           summary="A program with its goals and modules (its owner)")
 def get_program(user, program_id: int):
     """Read a program I own."""
     return _present_program(services.get_program_for(user, program_id))
 
 
-@endpoint(bp, "/cohorts/<int:cohort_id>", "GET", response=CohortOut, errors=(404,),
+@endpoint(bp, "/cohorts/<int:cohort_id>", "GET", response=CohortOut, errors=(403, 404),
           summary="A cohort and my role in it (members and the program's owner)")
 def get_cohort(user, cohort_id: int):
     """Read a cohort I take part in."""
@@ -216,7 +216,7 @@ def _present_module(module, *, show_content: bool, now, parts=None,
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/modules", "GET", response=CohortModuleList,
-          errors=(404,), summary="The cohort's modules with release state (members)")
+          errors=(403, 404), summary="The cohort's modules with release state (members)")
 def list_modules(user, cohort_id: int):
     """Modules in order; a learner sees content only once a module is released."""
     now = utcnow()
@@ -352,7 +352,8 @@ def list_programs(user, query: PageQuery):
 
 
 @endpoint(bp, "/programs", "POST", body=ProgramRequest, response=ProgramOut, status=201,
-          errors=(403,), summary="Create a program (program owners)")
+          errors=(403,), guard=services.check_can_create_programs,
+          summary="Create a program (program owners)")
 def create_program(user, body: ProgramRequest):
     """Create a program with its goals."""
     program = services.create_program(user, title=body.title, summary=body.summary,
@@ -361,7 +362,7 @@ def create_program(user, body: ProgramRequest):
 
 
 @endpoint(bp, "/programs/<int:program_id>", "PATCH", body=ProgramPatch, response=ProgramOut,
-          errors=(404,), summary="Change a program's title, summary or goals (its owner)")
+          errors=(403, 404), summary="Change a program's title, summary or goals (its owner)")
 def update_program(user, program_id: int, body: ProgramPatch):
     """Edit a program; running cohorts keep the version they were launched with."""
     program = services.get_program_for(user, program_id)
@@ -375,7 +376,7 @@ def update_program(user, program_id: int, body: ProgramPatch):
 
 
 @endpoint(bp, "/programs/<int:program_id>/modules", "POST", body=ModuleRequest,
-          response=ModuleOut, status=201, errors=(404,),
+          response=ModuleOut, status=201, errors=(403, 404),
           summary="Add a module at the end of a program (its owner)")
 def add_module(user, program_id: int, body: ModuleRequest):
     """Append a module."""
@@ -386,7 +387,7 @@ def add_module(user, program_id: int, body: ModuleRequest):
 
 
 @endpoint(bp, "/modules/<int:module_id>", "PATCH", body=ModulePatch, response=ModuleOut,
-          errors=(404,), summary="Change a module or move it (its program's owner)")
+          errors=(403, 404), summary="Change a module or move it (its program's owner)")
 def update_module(user, module_id: int, body: ModulePatch):
     """Edit or reorder a module; running cohorts keep their copy."""
     module = services.get_module_for(user, module_id)
@@ -403,7 +404,7 @@ def update_module(user, module_id: int, body: ModulePatch):
     return _present_modules([module])[0]
 
 
-@endpoint(bp, "/modules/<int:module_id>", "DELETE", status=204, errors=(404,),
+@endpoint(bp, "/modules/<int:module_id>", "DELETE", status=204, errors=(403, 404),
           summary="Delete a module with its prompts and assignments (its program's owner)")
 def delete_module(user, module_id: int):
     """Delete a module; running cohorts keep their copy."""
@@ -411,7 +412,7 @@ def delete_module(user, module_id: int):
 
 
 @endpoint(bp, "/programs/<int:program_id>/cohorts", "POST", body=LaunchRequest,
-          response=LaunchedCohortOut, status=201, errors=(404,),
+          response=LaunchedCohortOut, status=201, errors=(403, 404),
           summary="Launch a cohort of a program, computing its release schedule (its owner)")
 def launch_cohort(user, program_id: int, body: LaunchRequest):
     """Launch a cohort; its modules are a copy of the program's as they are now."""

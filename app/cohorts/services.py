@@ -60,17 +60,34 @@ def list_my_cohorts(user: User) -> list[Membership]:
 def list_my_cohort_roles(user: User) -> list[tuple[Cohort, str]]:
     """Every cohort the user is a member of or owns, with their role, in id order.
 
-    Two queries however many cohorts; a membership role wins over ownership, as in
+    Two queries however many cohorts; ownership wins over a membership, as in
     :func:`cohort_role`.
     """
     roles = {m.cohort_id: (m.cohort, m.role) for m in list_my_cohorts(user)}
     for cohort in list_owned_cohorts(user):
-        roles.setdefault(cohort.id, (cohort, OWNER))
+        roles[cohort.id] = (cohort, OWNER)
     return [roles[cohort_id] for cohort_id in sorted(roles)]
 
 
+def holds_program(user: User, program: Program) -> bool:
+    """The one rule of program ownership: the program's owner, while they hold the right.
+
+    Every authoring action (programs, modules, prompts, assignments, launch) and the
+    owner's place in the program's cohorts follow from it. When a site admin withdraws
+    the program-owner right, all of that ends at once; granting it again restores it.
+    """
+    return program.owner_id == user.id and user.can_own_programs
+
+
+#: Why a former owner is refused their programs and cohorts (they know these exist).
+RIGHT_WITHDRAWN = ("Your program-owner right has been withdrawn, so you can no longer open, "
+                   "change or run your programs. A site admin can restore it.")
+
+
 def list_owned_programs(user: User) -> list[Program]:
-    """Programs the user owns, newest first."""
+    """Programs the user owns, newest first (none once the owner right is withdrawn)."""
+    if not user.can_own_programs:
+        return []
     return list(get_session().scalars(
         select(Program).where(Program.owner_id == user.id).order_by(Program.id.desc())
     ))
@@ -78,6 +95,8 @@ def list_owned_programs(user: User) -> list[Program]:
 
 def list_owned_cohorts(user: User) -> list[Cohort]:
     """Cohorts of the programs the user owns, with their programs (one query)."""
+    if not user.can_own_programs:
+        return []
     return list(get_session().scalars(
         select(Cohort).join(Program).where(Program.owner_id == user.id)
         .options(joinedload(Cohort.program)).order_by(Cohort.id.desc())
@@ -99,16 +118,17 @@ def member_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def cohort_role(user: User, cohort: Cohort) -> str | None:
-    """The user's role in the cohort: learner, facilitator, owner (of its program) or None."""
-    membership = get_session().scalar(
+    """The user's role in the cohort: owner (of its program), learner, facilitator or None.
+
+    Ownership wins over any membership, so nobody can demote the program's owner in their
+    own cohort by enrolling them with another role.
+    """
+    if holds_program(user, cohort.program):
+        return OWNER
+    return get_session().scalar(
         select(Membership.role).where(Membership.cohort_id == cohort.id,
                                       Membership.user_id == user.id)
     )
-    if membership is not None:
-        return membership
-    if cohort.program.owner_id == user.id:
-        return OWNER
-    return None
 
 
 @dataclass
@@ -125,12 +145,17 @@ class CohortAccess:
 
 
 def get_cohort_for(user: User, cohort_id: int) -> CohortAccess:
-    """Return the cohort and the user's role, or NotFound when the user has no part in it."""
+    """The cohort and the user's role; NotFound when the user has no part in it.
+
+    A former owner (right withdrawn) who is not a member is told why (NotAllowed).
+    """
     cohort = get_session().scalar(
         select(Cohort).where(Cohort.id == cohort_id).options(joinedload(Cohort.program))
     )
     role = cohort_role(user, cohort) if cohort is not None else None
     if role is None:
+        if cohort is not None and cohort.program.owner_id == user.id:
+            raise NotAllowed(RIGHT_WITHDRAWN, code="owner_right_withdrawn")
         raise NotFound()
     return CohortAccess(cohort=cohort, role=role)
 
@@ -139,41 +164,38 @@ def can_listen_to_cohort(user: User, cohort_id: int) -> bool:
     """Whether the user may receive the cohort's live events."""
     try:
         get_cohort_for(user, cohort_id)
-    except NotFound:
+    except (NotFound, NotAllowed):
         return False
     return True
 
 
-def get_program_for(user: User, program_id: int) -> Program:
-    """Return a program to its owner (with goals and modules), else NotFound."""
-    program = get_session().scalar(
-        select(Program).where(Program.id == program_id)
-        .options(selectinload(Program.goals), selectinload(Program.modules))
-    )
+def _check_holds(user: User, program: Program | None) -> Program:
+    """The program when the user holds it; NotFound for others', NotAllowed for a former owner."""
     if program is None or program.owner_id != user.id:
         raise NotFound()
+    if not holds_program(user, program):
+        raise NotAllowed(RIGHT_WITHDRAWN, code="owner_right_withdrawn")
     return program
 
 
+def get_program_for(user: User, program_id: int) -> Program:
+    """A program (with goals and modules) to the owner who holds it (see holds_program)."""
+    return _check_holds(user, get_session().scalar(
+        select(Program).where(Program.id == program_id)
+        .options(selectinload(Program.goals), selectinload(Program.modules))
+    ))
+
+
 def get_module_for(user: User, module_id: int) -> Module:
-    """Return a program module to its program's owner (with its program), else NotFound."""
+    """A program module (with its program) to the owner who holds the program.
+
+    Prompts and assignments are authored through this too: someone else's module is
+    NotFound, a former owner's is NotAllowed.
+    """
     module = get_session().scalar(
         select(Module).where(Module.id == module_id).options(joinedload(Module.program))
     )
-    if module is None or module.program.owner_id != user.id:
-        raise NotFound()
-    return module
-
-
-def get_module_to_edit(user: User, module_id: int, *, parts: str) -> Module:
-    """A module of the user's own program, while they still hold owner rights.
-
-    ``parts`` names what they edit there ("prompts", "assignments") for the refusal.
-    Someone else's module is NotFound; a former owner's is NotAllowed.
-    """
-    module = get_module_for(user, module_id)
-    if not user.can_own_programs:
-        raise NotAllowed(f"Only program owners can change a program's {parts}.")
+    _check_holds(user, module.program if module is not None else None)
     return module
 
 
@@ -270,37 +292,6 @@ def _snapshot_modules(session, cohort: Cohort, program: Program) -> dict[int, in
     session.add_all(copies.values())
     session.flush()
     return {module_id: copy.id for module_id, copy in copies.items()}
-
-
-def enroll_member(user: User, cohort_id: int, *, email: str, role: str,
-                  now: datetime) -> Membership:
-    """Add a person to a cohort; an unknown e-mail gets an invitation."""
-    access = get_cohort_for(user, cohort_id)
-    if not access.is_staff:
-        raise NotAllowed()
-    if role not in ROLES:
-        raise Invalid(fields={"role": "Choose learner or facilitator."})
-    email = normalize_email(email)
-    with transaction() as session:
-        cohort = access.cohort
-        member, _ = invite_user(user, email, now=now,
-                                context=f"You have been added to the cohort “{cohort.name}”.")
-        existing = session.scalar(select(Membership).where(
-            Membership.cohort_id == cohort.id, Membership.user_id == member.id))
-        if existing is not None:
-            if existing.role != role:
-                audit.record(session, user.id, "member.role_changed", cohort_id=cohort.id,
-                             target_type="user", target_id=member.id,
-                             old=existing.role, new=role)
-                existing.role = role
-            return existing
-        membership = Membership(cohort_id=cohort.id, user_id=member.id, role=role,
-                                joined_at=now)
-        session.add(membership)
-        session.flush()
-        audit.record(session, user.id, "member.enrolled", cohort_id=cohort.id,
-                     target_type="user", target_id=member.id, role=role)
-    return membership
 
 
 # --- schedule and releases ----------------------------------------------------------------------
@@ -548,19 +539,19 @@ def _renumber(session, rows: list) -> None:
 
 
 def list_my_programs(user: User, *, after_id: int = 0, limit: int = 50) -> list[Program]:
-    """Programs the user owns in id order, after a cursor id (the API's pages)."""
+    """Programs the user holds in id order, after a cursor id (the API's pages)."""
+    if not user.can_own_programs:
+        return []
     return list(get_session().scalars(
         select(Program).where(Program.owner_id == user.id, Program.id > after_id)
         .order_by(Program.id).limit(limit)
     ))
 
 
-def list_program_cohorts(user: User, program_id: int) -> list[Cohort]:
-    """Cohorts launched from a program, newest first; empty unless the user owns it."""
+def list_program_cohorts(program: Program) -> list[Cohort]:
+    """Cohorts launched from a program (one from :func:`get_program_for`), newest first."""
     return list(get_session().scalars(
-        select(Cohort).join(Program)
-        .where(Cohort.program_id == program_id, Program.owner_id == user.id)
-        .order_by(Cohort.id.desc())
+        select(Cohort).where(Cohort.program_id == program.id).order_by(Cohort.id.desc())
     ))
 
 
@@ -862,7 +853,8 @@ def _plan_rows(cohort: Cohort, rows: list[_Row],
     to_enrol = []
     for row in rows:
         user = users.get(row.email)
-        if user is not None and user.id in member_ids:
+        if user is not None and (user.id in member_ids or holds_program(user, cohort.program)):
+            # The program's owner runs its cohorts already; a membership would change nothing.
             report.already_members.append(row.email)
         elif user is not None and user.is_disabled:
             report.errors.append(RowError(row.line, f"The account of {row.email} is disabled; "
@@ -944,6 +936,10 @@ def add_member(user: User, cohort_id: int, *, email: str, name: str = "", role: 
     report = ImportReport()
     plan = _plan_rows(access.cohort, [row], report)
     if report.already_members:
+        owner = access.cohort.program.owner
+        if owner.email == row.email and holds_program(owner, access.cohort.program):
+            raise Conflict(f"{row.email} owns this cohort's program and runs the cohort "
+                           "already; owners are not enrolled.", code="already_member")
         raise Conflict(f"{row.email} is already a member of this cohort.",
                        code="already_member")
     if report.errors:

@@ -28,8 +28,8 @@ def home():
         return redirect(url_for("accounts.login"))
     user = current_user._get_current_object()
     memberships = services.list_my_cohorts(user)
-    owned_cohorts = services.list_owned_cohorts(user) if user.can_own_programs else []
-    programs = services.list_owned_programs(user) if user.can_own_programs else []
+    owned_cohorts = services.list_owned_cohorts(user)
+    programs = services.list_owned_programs(user)
     counts = services.member_counts(
         sorted({m.cohort_id for m in memberships} | {c.id for c in owned_cohorts}))
     now = utcnow()
@@ -222,7 +222,7 @@ def program(program_id: int):
     return render_template(
         "cohorts/program.html", program=program, modules=modules, details=details,
         new_module=new_module, parts=parts_of_modules(modules),
-        cohorts=services.list_program_cohorts(user, program_id),
+        cohorts=services.list_program_cohorts(program),
         part_pages=PART_PAGES,
     ), status
 

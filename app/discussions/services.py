@@ -11,7 +11,7 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_module_to_edit
+from app.cohorts.services import get_module_for
 from app.db import get_session, transaction, utcnow
 from app.discussions.models import Prompt, Thread
 from app.errors import Invalid, NotFound
@@ -26,8 +26,8 @@ STAGE_FIELDS = ("respond_after_days", "synthesize_after_days", "close_after_days
 # --- access ------------------------------------------------------------------------------------
 
 def get_authoring_module(user: User, module_id: int) -> Module:
-    """A module whose prompts the user may edit (see ``get_module_to_edit``)."""
-    return get_module_to_edit(user, module_id, parts="prompts")
+    """A module whose prompts the user may edit (see ``get_module_for``)."""
+    return get_module_for(user, module_id)
 
 
 def get_prompt_for(user: User, module_id: int, prompt_id: int) -> Prompt:

@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_cohort_module, get_module_to_edit
+from app.cohorts.services import get_cohort_module, get_module_for
 from app.db import get_session, transaction
 from app.errors import Invalid, NotFound
 from app.peer_review.models import (
@@ -39,8 +39,8 @@ RubricInput = Sequence[Mapping]
 # --- access ------------------------------------------------------------------------------------
 
 def get_authoring_module(user: User, module_id: int) -> Module:
-    """A module whose assignments the user may edit (see ``get_module_to_edit``)."""
-    return get_module_to_edit(user, module_id, parts="assignments")
+    """A module whose assignments the user may edit (see ``get_module_for``)."""
+    return get_module_for(user, module_id)
 
 
 def get_assignment_for(user: User, module_id: int, assignment_id: int) -> Assignment:

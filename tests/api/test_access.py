@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.accounts.models import User
+from app.cohorts.models import Cohort
 from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_cohort, create_program, create_user
 
@@ -18,15 +20,22 @@ MATRIX = {
     "learner_b": (404, 404, 404),
     "facilitator_b": (404, 404, 404),
     "owner_a": (200, 200, 200),
+    # Owner A after a facilitator enrolled them in A as a learner: still the owner.
+    "owner_demoted_a": (200, 200, 200),
+    # Owner A after a site admin withdrew the program-owner right: told why, nothing shown.
+    "former_owner_a": (403, 403, 403),
     "owner_b": (404, 404, 404),
     "admin": (404, 404, 404),
 }
-MY_ROLE = {"learner_a": "learner", "facilitator_a": "facilitator", "owner_a": "owner"}
+MY_ROLE = {"learner_a": "learner", "facilitator_a": "facilitator", "owner_a": "owner",
+           "owner_demoted_a": "owner"}
 #: Routes taking an object id, and the test that checks them across owners.
 ID_ROUTES = {
     "/api/v1/cohorts/<int:cohort_id>": "the matrix above",
     "/api/v1/programs/<int:program_id>": "the matrix above",
     "/cohorts/<int:cohort_id>": "the matrix above",
+    "/api/v1/users/<int:user_id>":
+        "tests/api/test_accounts_api.py::test_only_site_admins_change_site_rights",
     "/api/v1/tokens/<int:token_id>":
         "test_accounts_api.py::test_someone_elses_token_is_not_found_and_keeps_working",
     "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
@@ -131,6 +140,33 @@ def world(db) -> World:
                      people=people, tokens=tokens)
 
 
+def _become(call, client, db, world: World, role: str) -> None:
+    """Turn owner A into the owner variants of the matrix (the others need nothing).
+
+    ``owner_demoted_a``: facilitator A tries to enrol the owner as a learner (refused now),
+    and a learner membership from before that refusal is in the database anyway.
+    ``former_owner_a``: a site admin withdraws the program-owner right through the API.
+    """
+    owner = world.people["owner_a"]
+    if role == "owner_demoted_a":
+        demote = call(client, "POST", f"/api/v1/cohorts/{world.cohort_a}/members",
+                      json={"email": owner.email, "role": "learner"},
+                      headers=bearer(world.tokens["facilitator_a"]))
+        assert demote.status_code == 409
+        assert demote.get_json()["error"]["code"] == "already_member"
+        with db() as session:
+            add_member(session, session.get(Cohort, world.cohort_a),
+                       session.get(User, owner.id))
+    elif role == "former_owner_a":
+        withdrawn = call(client, "PATCH", f"/api/v1/users/{owner.id}",
+                         json={"can_own_programs": False},
+                         headers=bearer(world.tokens["admin"]))
+        assert withdrawn.status_code == 200
+    if role in ("owner_demoted_a", "former_owner_a"):
+        world.people[role] = owner
+        world.tokens[role] = world.tokens["owner_a"]
+
+
 def _api_paths(world: World) -> tuple[str, str]:
     """The API addresses of cohort A and of its program."""
     return f"/api/v1/cohorts/{world.cohort_a}", f"/api/v1/programs/{world.program_a}"
@@ -143,7 +179,8 @@ def test_every_route_with_an_object_id_is_checked_across_owners(app):
 
 
 @pytest.mark.parametrize("role", sorted(MATRIX))
-def test_api_access_with_a_bearer_token(call, client, world, role):
+def test_api_access_with_a_bearer_token(call, client, db, world, role):
+    _become(call, client, db, world, role)
     cohort_path, program_path = _api_paths(world)
     headers = bearer(world.tokens[role])
     expected_cohort, expected_program, _ = MATRIX[role]
@@ -155,10 +192,14 @@ def test_api_access_with_a_bearer_token(call, client, world, role):
         assert cohort.get_json()["my_role"] == MY_ROLE[role]
     if expected_program == 200:
         assert program.get_json()["id"] == world.program_a
+    if 403 in (expected_cohort, expected_program):
+        assert cohort.get_json()["error"]["code"] == "owner_right_withdrawn"
+        assert "withdrawn" in program.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize("role", sorted(MATRIX))
-def test_api_and_page_access_with_the_session_cookie(call, client, login, world, role):
+def test_api_and_page_access_with_the_session_cookie(call, client, db, login, world, role):
+    _become(call, client, db, world, role)
     login(client, world.people[role])
     cohort_path, program_path = _api_paths(world)
     expected_cohort, expected_program, expected_page = MATRIX[role]

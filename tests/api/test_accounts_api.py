@@ -123,8 +123,9 @@ def test_program_owners_see_the_cohorts_of_their_programs_as_owner(call, client,
         owner = create_user(session, can_own_programs=True)
         program = create_program(session, owner=owner)
         owned = create_cohort(session, program=program)
-        facilitated = create_cohort(session, program=program)
-        add_member(session, facilitated, owner, role="facilitator")
+        # A membership in their own program's cohort never demotes the owner.
+        also_member = create_cohort(session, program=program)
+        add_member(session, also_member, owner, role="learner")
         elsewhere = create_cohort(session)
         add_member(session, elsewhere, owner, role="learner")
         create_cohort(session)
@@ -132,7 +133,7 @@ def test_program_owners_see_the_cohorts_of_their_programs_as_owner(call, client,
     body = call(client, "GET", "/api/v1/me", headers=headers).get_json()
     assert body["can_own_programs"] is True
     assert [(c["cohort_id"], c["role"]) for c in body["cohorts"]] == [
-        (owned.id, "owner"), (facilitated.id, "facilitator"), (elsewhere.id, "learner")]
+        (owned.id, "owner"), (also_member.id, "owner"), (elsewhere.id, "learner")]
     for cohort in body["cohorts"]:
         role = call(client, "GET", f"/api/v1/cohorts/{cohort['cohort_id']}",
                     headers=headers).get_json()["my_role"]
@@ -222,6 +223,91 @@ def test_mass_assignment_of_protected_fields_is_refused(call, client, admin, tab
     assert response.get_json()["error"]["fields"] == {
         name: "This field is not accepted here." for name in extra}
     assert table_counts() == before
+
+
+@pytest.mark.parametrize("body", [NEW_USER, {"email": 5}, {}, {**NEW_USER, "id": 1}])
+def test_non_admins_are_refused_before_their_input_is_read(call, client, db, table_counts,
+                                                           body):
+    """403 whatever the body: a caller who may not create users learns nothing about fields."""
+    with db() as session:
+        headers = bearer(token_for(session, create_user(session, can_own_programs=True)))
+    before = table_counts()
+    response = call(client, "POST", "/api/v1/users", headers=headers, json=body)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_allowed"
+    assert "fields" not in response.get_json()["error"]
+    assert table_counts() == before
+
+
+# --- PATCH /api/v1/users/{id} ---------------------------------------------------------------
+
+def test_an_admin_grants_and_withdraws_site_rights_and_disables(call, client, db, admin):
+    with db() as session:
+        user = create_user(session)
+        secret = token_for(session, user)
+    path = f"/api/v1/users/{user.id}"
+    granted = call(client, "PATCH", path, headers=admin,
+                   json={"can_own_programs": True, "is_admin": True})
+    assert granted.status_code == 200
+    assert (granted.get_json()["can_own_programs"], granted.get_json()["is_admin"]) == (
+        True, True)
+    assert call(client, "GET", "/api/v1/me", headers=bearer(secret)).status_code == 200
+    disabled = call(client, "PATCH", path, headers=admin,
+                    json={"is_admin": False, "is_disabled": True})
+    body = disabled.get_json()
+    assert (body["is_admin"], body["can_own_programs"], body["is_disabled"]) == (
+        False, True, True)
+    # A disabled account's tokens stop working at once.
+    assert call(client, "GET", "/api/v1/me", headers=bearer(secret)).status_code == 401
+    enabled = call(client, "PATCH", path, headers=admin, json={"is_disabled": False})
+    assert enabled.get_json()["is_disabled"] is False
+    with db() as session:
+        assert session.get(User, user.id).can_own_programs is True
+
+
+def test_only_site_admins_change_site_rights(call, client, db, admin, table_counts):
+    with db() as session:
+        owner = create_user(session, can_own_programs=True)
+        owner_headers = bearer(token_for(session, owner))
+    before = table_counts()
+    refused = call(client, "PATCH", f"/api/v1/users/{owner.id}", headers=owner_headers,
+                   json={"is_admin": True})
+    assert refused.status_code == 403
+    assert call(client, "PATCH", f"/api/v1/users/{owner.id}", headers=owner_headers,
+                json={"is_admin": "yes please"}).status_code == 403
+    assert call(client, "PATCH", f"/api/v1/users/{owner.id}",
+                json={"is_admin": True}).status_code == 401
+    assert table_counts() == before
+    with db() as session:
+        assert session.get(User, owner.id).is_admin is False
+    missing = call(client, "PATCH", f"/api/v1/users/{MAX_ID}", headers=admin,
+                   json={"is_admin": True})
+    assert missing.status_code == 404
+    beyond = call(client, "PATCH", f"/api/v1/users/{MAX_ID + 1}", headers=admin,
+                  json={"is_admin": True})
+    assert beyond.status_code == 404
+
+
+def test_an_admin_cannot_demote_or_disable_themselves_through_the_api(call, client, db):
+    with db() as session:
+        me = create_user(session, is_admin=True)
+        headers = bearer(token_for(session, me))
+    for body in ({"is_admin": False}, {"is_disabled": True}):
+        response = call(client, "PATCH", f"/api/v1/users/{me.id}", headers=headers, json=body)
+        assert response.status_code == 422
+        assert response.get_json()["error"]["code"] == "self_demotion"
+    with db() as session:
+        assert session.get(User, me.id).is_admin and not session.get(User, me.id).is_disabled
+
+
+def test_a_rights_patch_takes_booleans_only(call, client, db, admin):
+    with db() as session:
+        user = create_user(session)
+    for body in ({"is_admin": "true"}, {"can_own_programs": 1}, {"name": "x"}):
+        response = call(client, "PATCH", f"/api/v1/users/{user.id}", headers=admin, json=body)
+        assert response.status_code == 422, body
+    with db() as session:
+        assert not session.get(User, user.id).is_admin
 
 
 def test_a_token_request_cannot_choose_its_owner_or_lifetime(call, client, db, table_counts):

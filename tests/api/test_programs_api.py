@@ -13,7 +13,7 @@ from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_cohort, create_module, create_program, create_user
 
 ROLES = ("learner_a", "facilitator_a", "facilitator_b", "owner_a", "owner_b", "admin",
-         "outsider", "anonymous")
+         "outsider", "anonymous", "former_owner_a")
 
 
 @dataclass
@@ -45,8 +45,19 @@ def world(db) -> World:
             "admin": create_user(session, is_admin=True),
             "outsider": create_user(session),
         }
+        # Owner A's predecessor: program A is still theirs on record, but a site admin
+        # withdrew their program-owner right (owner A took it over as a copy, say).
+        people["former_owner_a"] = create_user(session, can_own_programs=False)
         tokens = {name: token_for(session, user) for name, user in people.items()}
     return World(program_a=program_a.id, modules_a=modules_a, people=people, tokens=tokens)
+
+
+@pytest.fixture
+def former_world(db, world) -> World:
+    """The same world, with program A owned on record by the former owner."""
+    with db() as session:
+        session.get(Program, world.program_a).owner_id = world.people["former_owner_a"].id
+    return world
 
 
 def api_calls(world: World) -> dict[str, tuple[str, str, dict | None]]:
@@ -73,7 +84,11 @@ OWNER_STATUS = {"list": 200, "create": 201, "read": 200, "update": 200, "add_mod
 
 
 def expected_api_status(role: str, call_name: str) -> int:
-    """What ``role`` gets from one authoring call on program A."""
+    """What ``role`` gets from one authoring call on program A.
+
+    The former owner is asked about their own program A (see ``former_world``): they are
+    told the right was withdrawn (403), never shown or allowed to change anything.
+    """
     if role == "anonymous":
         return 401
     if role == "owner_a":
@@ -82,12 +97,21 @@ def expected_api_status(role: str, call_name: str) -> int:
         return 200
     if call_name == "create":
         return 201 if role == "owner_b" else 403
-    return 404
+    return 403 if role == "former_owner_a" else 404
+
+
+@pytest.fixture
+def world_for(request):
+    """The world in which ``role`` is asked: the former owner's own (``former_world``)."""
+    def pick(role: str) -> World:
+        return request.getfixturevalue("former_world" if role == "former_owner_a" else "world")
+    return pick
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_authoring_api_access_matrix(call, client, world, table_counts, role):
+def test_authoring_api_access_matrix(call, client, world_for, table_counts, role):
     """Each role × each call; only owner A changes program A, and 404 looks like absence."""
+    world = world_for(role)
     before = table_counts()
     for name, (method, path, body) in api_calls(world).items():
         headers = {} if role == "anonymous" else bearer(world.tokens[role])
@@ -95,6 +119,8 @@ def test_authoring_api_access_matrix(call, client, world, table_counts, role):
         assert response.status_code == expected_api_status(role, name), (role, name)
         if response.status_code == 404:
             assert response.get_json()["error"]["code"] == "not_found"
+        if response.status_code == 403 and role == "former_owner_a" and name != "create":
+            assert response.get_json()["error"]["code"] == "owner_right_withdrawn"
         if name == "list" and response.status_code == 200:
             ids = [p["id"] for p in response.get_json()["items"]]
             assert (world.program_a in ids) == (role == "owner_a")
@@ -305,9 +331,11 @@ def page_calls(world: World) -> list[tuple[str, str, dict | None, int]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_authoring_pages_access_matrix(app, client, login, world, table_counts, role):
+def test_authoring_pages_access_matrix(app, client, login, world_for, table_counts, role):
     """Only owner A opens program A's pages; others get 404 (403 for a new program without
-    owner rights), and anonymous visitors are sent to sign in."""
+    owner rights, and for the former owner of program A), and anonymous visitors are sent
+    to sign in."""
+    world = world_for(role)
     browser = app.test_client()
     if role != "anonymous":
         login(browser, world.people[role])
@@ -325,12 +353,14 @@ def test_authoring_pages_access_matrix(app, client, login, world, table_counts, 
         elif path == "/programs/new":
             expected = owner_status if role == "owner_b" else 403
         else:
-            expected = 404
+            expected = 403 if role == "former_owner_a" else 404
         assert response.status_code == expected, (role, method, path)
         if role == "anonymous":
             assert response.headers["Location"].startswith("/login")
-        if expected == 404:
+        if expected in (403, 404):
             assert "Program A" not in response.get_data(as_text=True)
+        if expected == 403 and role == "former_owner_a" and path != "/programs/new":
+            assert "withdrawn" in response.get_data(as_text=True)
     if role not in ("owner_a", "owner_b"):
         assert table_counts() == before
 

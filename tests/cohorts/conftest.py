@@ -5,4 +5,5 @@ from tests.api.conftest import (  # noqa: F401 (fixtures shared with the API tes
     openapi,
     query_counter,
     response_validator,
+    table_counts,
 )

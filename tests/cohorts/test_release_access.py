@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.accounts.models import User
 from app.cohorts import services
 from app.cohorts.models import CohortModule
 from tests.api.conftest import bearer, token_for
@@ -28,6 +29,8 @@ MATRIX = {
     "owner_other": (404, 404, 404, 404, 404, 404),
     "admin": (404, 404, 404, 404, 404, 404),
     "outsider": (404, 404, 404, 404, 404, 404),
+    # Cohort A's owner after a site admin withdrew the program-owner right.
+    "former_owner": (403, 403, 403, 403, 403, 403),
 }
 
 
@@ -73,6 +76,8 @@ def world(app, db) -> World:
             "admin": create_user(session, is_admin=True, can_own_programs=True),
             "outsider": create_user(session),
         }
+        # Whoever is asked as "former_owner" is owner A with the right withdrawn.
+        people["former_owner"] = owner_a
         tokens = {role: token_for(session, user) for role, user in people.items()}
         first, second = session.scalars(select(CohortModule).where(
             CohortModule.cohort_id == cohort_a.id).order_by(CohortModule.position)).all()
@@ -86,8 +91,16 @@ def _schedule(db, world: World) -> tuple:
         return module.release_at, module.released_at
 
 
+def _withdraw_if_former(db, world: World, role: str) -> None:
+    """For the "former_owner" role, withdraw owner A's program-owner right."""
+    if role == "former_owner":
+        with db() as session:
+            session.get(User, world.people["owner"].id).can_own_programs = False
+
+
 @pytest.mark.parametrize("role", sorted(MATRIX))
 def test_the_api_answers_each_role(call, client, db, world, role):
+    _withdraw_if_former(db, world, role)
     listing, _, _, change, _, _ = MATRIX[role]
     headers = bearer(world.tokens[role])
     base = f"/api/v1/cohorts/{world.cohort_id}"
@@ -113,6 +126,7 @@ def test_the_api_answers_each_role(call, client, db, world, role):
 
 @pytest.mark.parametrize("role", sorted(MATRIX))
 def test_the_pages_answer_each_role(app, client, db, login, world, role):
+    _withdraw_if_former(db, world, role)
     _, open_page, future_page, _, release_now, move = MATRIX[role]
     login(client, world.people[role])
     base = f"/cohorts/{world.cohort_id}/modules"

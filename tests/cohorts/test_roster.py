@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app import realtime
 from app.accounts.models import User
-from app.cohorts.models import Cohort, Membership
+from app.cohorts.models import Cohort, Membership, Program
 from app.db import transaction
 from app.mail import OutboxEmail
 from tests.api.conftest import bearer, token_for
@@ -45,9 +45,19 @@ def world(db) -> World:
             "facilitator_b": add_member(session, cohort_b, role="facilitator").user,
             "target_1": add_member(session, cohort_a).user,
             "target_2": add_member(session, cohort_a).user,
+            # Made owner of cohort A's program on record, with the right withdrawn, by
+            # ``as_former_owner`` in the tests that ask for that role.
+            "former_owner_a": create_user(session),
         }
         tokens = {name: token_for(session, user) for name, user in people.items()}
         return World(cohort_a.id, cohort_b.id, people, tokens)
+
+
+def as_former_owner(db, world: World) -> None:
+    """Hand cohort A's program on record to a person without the program-owner right."""
+    with db() as session:
+        cohort = session.get(Cohort, world.cohort_a)
+        session.get(Program, cohort.program_id).owner_id = world.people["former_owner_a"].id
 
 
 def member_emails(db, cohort_id: int) -> set[str]:
@@ -62,12 +72,14 @@ def member_emails(db, cohort_id: int) -> set[str]:
 
 #: role -> status of a refused call (None: allowed).
 REFUSAL = {"learner_a": 403, "facilitator_a": None, "facilitator_b": 404, "owner_a": None,
-           "owner_b": 404, "admin": 404, "outsider": 404}
+           "owner_b": 404, "admin": 404, "outsider": 404, "former_owner_a": 403}
 
 
 @pytest.mark.parametrize("role", sorted(REFUSAL))
 def test_every_roster_address_answers_each_role(call, client, login, db, world, role):
     refused = REFUSAL[role]
+    if role == "former_owner_a":
+        as_former_owner(db, world)
     a = world.cohort_a
     target_1, target_2 = world.people["target_1"].id, world.people["target_2"].id
     headers = bearer(world.tokens[role])
