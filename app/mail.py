@@ -11,10 +11,13 @@ from sqlalchemy import ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Model, utcnow
+from app.text import as_one_line, fit
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+#: As long as ``OutboxEmail.subject`` may be.
+SUBJECT_MAX = 200
 
 
 class OutboxEmail(Model):
@@ -29,7 +32,7 @@ class OutboxEmail(Model):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
     body_text: Mapped[str] = mapped_column(Text)
     #: Makes a side effect happen once: a second message with the same key is not queued.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -51,7 +54,7 @@ def queue_email(session: Session, *, to: str, subject: str, body: str,
             select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key))
         if existing is not None:
             return None
-    message = OutboxEmail(to_address=to, subject=subject, body_text=body,
+    message = OutboxEmail(to_address=to, subject=fit(subject, SUBJECT_MAX), body_text=body,
                           user_id=user_id, dedupe_key=dedupe_key)
     session.add(message)
     session.info.setdefault("outbox_queued", True)
@@ -63,7 +66,9 @@ def _build_message(config: dict, row: OutboxEmail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = row.to_address
-    message["Subject"] = row.subject
+    # One line whatever was queued: a header cannot carry a line break, and a row that
+    # cannot be sent would be retried for nothing.
+    message["Subject"] = as_one_line(row.subject)
     message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}")
     message.set_content(row.body_text)
     return message

@@ -230,6 +230,28 @@ def test_downgrading_a_populated_database_and_upgrading_again_works(migrated_app
     assert len(_snapshot(engine)["memberships"]) == 6
 
 
+def test_titles_stored_with_line_breaks_are_made_one_line_by_0004(database_url, engine):
+    """Text saved before one-line fields refused line breaks keeps its words, on one line."""
+    application = create_app(app_config(DATABASE_URL=database_url))
+    migrate.upgrade(application, "0003")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, email, name, timezone, is_admin, can_own_programs, "
+            "is_disabled, created_at) VALUES (1, 'a@example.com', :name, 'UTC', false, true, "
+            "false, CURRENT_TIMESTAMP)"), {"name": "Ada\r\nLovelace"})
+        connection.execute(text(
+            "INSERT INTO programs (id, owner_id, title, summary, created_at, updated_at) "
+            "VALUES (1, 1, :title, :summary, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"title": "Week 1\nBcc: x@example.com\t ", "summary": "Line one\nline two"})
+    migrate.upgrade(application)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM users")).scalar() == "Ada Lovelace"
+        title, summary = connection.execute(text("SELECT title, summary FROM programs")).one()
+    assert title == "Week 1 Bcc: x@example.com"
+    assert summary == "Line one\nline two"  # Markdown text keeps its lines
+    get_database(application).engine.dispose()
+
+
 # --- SQLite specifics ----------------------------------------------------------------------------
 
 def test_app_connections_enforce_foreign_keys(tmp_path):

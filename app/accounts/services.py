@@ -16,6 +16,7 @@ from app.accounts.models import AccountLink, ApiToken, LoginSession, User
 from app.db import get_session, transaction
 from app.errors import Invalid, NotAllowed, NotFound
 from app.mail import queue_email
+from app.text import one_line_problem
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
@@ -75,6 +76,8 @@ def check_name(name: str, field: str = "name") -> str:
         raise Invalid(fields={field: "Enter a name."})
     if len(name) > 120:
         raise Invalid(fields={field: "Use at most 120 characters."})
+    if problem := one_line_problem(name):
+        raise Invalid(fields={field: problem})
     return name
 
 
@@ -391,7 +394,10 @@ def reset_password(secret: str, *, password: str, now: datetime) -> User:
 
 def issue_api_token(user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:
     """Create a personal API token; the secret is returned once and stored only hashed."""
-    name = (name or "").strip()[:80]
+    name = (name or "").strip()
+    if len(name) > 80 or one_line_problem(name):
+        raise Invalid(fields={"name": "Label the token with one line of at most 80 "
+                                      "characters."})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction() as session:
         ttl = current_app.config["API_TOKEN_TTL"]

@@ -7,7 +7,11 @@ date jobs in line with the stored schedule (see ``app.scheduler``).
 
 from datetime import datetime, timedelta
 
-from app.cohorts.services import list_upcoming_releases, release_due_modules, release_module
+from app.cohorts.services import (
+    list_upcoming_releases,
+    release_due_modules,
+    release_or_record_failure,
+)
 from app.db import get_session, utcnow
 from app.scheduler import (
     after_commit,
@@ -34,8 +38,11 @@ def release_job_id(cohort_module_id: int) -> str:
 
 @in_app_context
 def release_one(cohort_module_id: int) -> bool:
-    """Process one release at its time; a no-op when already done or moved later."""
-    return release_module(cohort_module_id, now=utcnow())
+    """Process one release at its time; a no-op when already done or moved later.
+
+    A failure is recorded and retried by the reconcile job with back-off.
+    """
+    return release_or_record_failure(cohort_module_id, now=utcnow())
 
 
 @in_app_context

@@ -147,12 +147,23 @@ class CohortModule(Model):
     release_at: Mapped[datetime]
     #: When the release was processed; set exactly once by an atomic claim.
     released_at: Mapped[datetime | None]
+    #: Failed attempts at the release's side effects (the module is visible all the same).
+    release_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When the scheduler tries again after a failure; None: no retry pending.
+    release_retry_at: Mapped[datetime | None]
+    #: The last failure, for the staff who see it on the timeline.
+    release_error: Mapped[str | None] = mapped_column(String(500))
 
     cohort: Mapped[Cohort] = relationship()
 
     def is_released(self, now: datetime) -> bool:
         """Visible to learners from its scheduled (or moved) release time on."""
         return self.release_at <= now
+
+    @property
+    def release_stuck(self) -> bool:
+        """Its release's side effects failed and have not succeeded since."""
+        return self.released_at is None and self.release_failures > 0
 
 
 class ModuleCompletion(Model):

@@ -16,6 +16,10 @@ Two local times need a rule:
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+#: How far from now a cohort may start or a release be moved (module offsets add at most
+#: another ten years): beyond it a date is a typo, and near year 9999 it is not a date at all.
+SCHEDULE_SPAN = timedelta(days=3650)
+
 
 def local_release(starts_on: date, offset_days: int, release_time: time, zone: str) -> datetime:
     """The local wall-clock moment of a release, as an aware datetime in the cohort's zone."""

@@ -30,7 +30,7 @@ from app.cohorts.parts import (
     parts_of_cohort_modules,
     parts_of_cohorts,
 )
-from app.cohorts.schedule import release_instant
+from app.cohorts.schedule import SCHEDULE_SPAN, release_instant
 from app.cohorts.signals import (
     cohort_launched,
     member_removed,
@@ -39,6 +39,7 @@ from app.cohorts.signals import (
 )
 from app.db import get_session, insert_for, transaction
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
+from app.text import as_one_line, fit, one_line_problem
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ def create_program(user: User, *, title: str, summary: str = "", goals: list[str
     _require_owner_rights(user)
     title = (title or "").strip()
     clean_goals = [g.strip() for g in goals if g and g.strip()]
-    errors = _program_errors(title, clean_goals)
+    errors = _program_errors(title, summary or "", clean_goals)
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
@@ -249,14 +250,19 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
     """Launch a cohort of a program."""
     program = get_program_for(user, program_id)
     errors = {}
-    if not (name or "").strip() or len(name) > 200:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
         errors["name"] = "Give the cohort a name of 1 to 200 characters."
+    elif problem := one_line_problem(name):
+        errors["name"] = problem
     try:
         check_timezone(timezone)
     except Invalid as error:
         errors.update(error.fields)
     if anonymity not in ANONYMITY_POLICIES:
         errors["anonymity"] = "Choose off, peers or everyone."
+    if abs(starts_on - now.date()) > SCHEDULE_SPAN:
+        errors["starts_on"] = "Choose a start date within ten years of today."
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
@@ -320,9 +326,13 @@ def _staff_module(user: User, cohort_id: int, cohort_module_id: int) -> CohortMo
     return module
 
 
+PAST_RELEASE = ("That time has already passed: choose a later one, or release the module "
+                "now.")
+
+
 def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
                        release_at: datetime | None, now: datetime) -> CohortModule:
-    """Release a module now (``release_at`` None) or move its release to another time."""
+    """Release a module now (``release_at`` None) or move its release to a later time."""
     if release_at is not None and release_at.tzinfo is None:
         raise Invalid(fields={"release_at": "Give the time with its UTC offset."})
     return _reschedule(user, _staff_module(user, cohort_id, cohort_module_id),
@@ -330,15 +340,25 @@ def reschedule_release(user: User, cohort_id: int, cohort_module_id: int, *,
 
 
 def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None,
-                now: datetime) -> CohortModule:
-    """Move or release a module the user runs (``release_at`` aware, or None for now)."""
+                now: datetime, field: str = "release_at") -> CohortModule:
+    """Move or release a module the user runs (``release_at`` aware, or None for now).
+
+    One transaction: the move, its audit entry and, for "release now", the release's side
+    effects commit together or not at all. A new time must lie ahead (at most
+    SCHEDULE_SPAN): "release now" is the one way to open a module at once, so no caller
+    can store a made-up past instant that stages and due dates would be computed from.
+    """
     if module.released_at is not None:
         raise Conflict("This module is already released; its release cannot move.",
                        code="already_released")
+    if release_at is not None and release_at <= now:
+        raise Invalid(fields={field: PAST_RELEASE})
+    if release_at is not None and release_at > now + SCHEDULE_SPAN:
+        raise Invalid(fields={field: "Choose a time within ten years from now."})
     if module.is_released(now):
         # Already open to learners (the scheduler has not caught up yet): keep the time they
         # saw it open, and never hide again what they may have read.
-        if release_at is not None and release_at > now:
+        if release_at is not None:
             raise Conflict("Learners can already see this module; its release cannot move "
                            "later.", code="already_released")
         release_module(module.id, now=now)
@@ -351,8 +371,9 @@ def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None
                      target_type="cohort_module", target_id=module.id,
                      old=old_at.isoformat(), new=new_at.isoformat())
         releases_scheduled.send(module.cohort, cohort_module_ids=[module.id], now=now)
-    if new_at <= now:
-        release_module(module.id, now=now)
+        if release_at is None:
+            session.flush()  # the claim reads the new time from the table
+            release_module(module.id, now=now)
     return module
 
 
@@ -365,26 +386,78 @@ def move_release_local(user: User, cohort_id: int, cohort_module_id: int, *, on:
                        at: time, now: datetime) -> CohortModule:
     """Move a module's release to a local date and time in the cohort's time zone.
 
-    The same gap and fold rules as launch apply (``app.cohorts.schedule``). A time already
-    past is refused: "release now" is the way to release at once.
+    The same gap and fold rules as launch apply (``app.cohorts.schedule``), and the same
+    rules as every move (:func:`_reschedule`): a time already past is refused.
     """
     module = _staff_module(user, cohort_id, cohort_module_id)
+    if on < now.date() - timedelta(days=1):
+        raise Invalid(fields={"on": PAST_RELEASE})
+    if on > (now + SCHEDULE_SPAN).date():
+        raise Invalid(fields={"on": "Choose a date within ten years from now."})
     release_at = release_instant(on, 0, at, module.cohort.timezone)
-    if release_at <= now:
-        raise Invalid(fields={"on": "That time has already passed: choose a later one, or "
-                                    "release the module now."})
-    return _reschedule(user, module, release_at=release_at, now=now)
+    return _reschedule(user, module, release_at=release_at, now=now, field="on")
 
 
 def release_module(cohort_module_id: int, *, now: datetime) -> bool:
     """Run a due release's side effects exactly once; False when already done or not due.
 
     The claim is one conditional UPDATE, so two schedulers, a duplicate job or a
-    facilitator's "release now" racing the job can never both win.
+    facilitator's "release now" racing the job can never both win. Joins the caller's
+    transaction when there is one ("release now" is one transaction with its move).
     """
     with transaction() as session:
         claimed = _claim_releases(session, CohortModule.id == cohort_module_id, now=now)
         return _announce_releases(session, claimed, now=now) == 1
+
+
+#: A release whose side effects keep failing is tried this often, then left to its staff
+#: ("Release now" on the module tries again). The waits double from the first.
+RELEASE_ATTEMPTS = 8
+RELEASE_RETRY_FIRST = timedelta(minutes=1)
+
+
+def release_or_record_failure(cohort_module_id: int, *, now: datetime) -> bool:
+    """The scheduler's release of one module: a failure is recorded and retried later.
+
+    The release's transaction is rolled back (the module stays visible: visibility comes
+    from ``release_at`` alone), the failure is logged as an error and recorded on the
+    module, and the reconcile job tries again after a doubling wait: never without end.
+    """
+    try:
+        return release_module(cohort_module_id, now=now)
+    except Exception as error:
+        record_release_failure(cohort_module_id, error, now=now)
+        return False
+
+
+def record_release_failure(cohort_module_id: int, error: Exception, *, now: datetime) -> None:
+    """Count a failed release, schedule its next attempt (or give up) and alert in the log."""
+    with transaction() as session:
+        module = session.get(CohortModule, cohort_module_id, populate_existing=True)
+        if module is None or module.released_at is not None:
+            return
+        module.release_failures += 1
+        module.release_error = fit(f"{type(error).__name__}: {error}", 500)
+        if module.release_failures >= RELEASE_ATTEMPTS:
+            module.release_retry_at = None
+            log.critical("the release of cohort module %s failed %s times; giving up until "
+                         "staff release it again: %s", cohort_module_id,
+                         module.release_failures, module.release_error)
+        else:
+            module.release_retry_at = now + RELEASE_RETRY_FIRST * 2 ** (module.release_failures - 1)
+            log.error("the release of cohort module %s failed (attempt %s of %s, next at %s): "
+                      "%s", cohort_module_id, module.release_failures, RELEASE_ATTEMPTS,
+                      module.release_retry_at.isoformat(), module.release_error)
+
+
+def _due_releases(now: datetime):
+    """Releases that are due and not yet done, without a failure waiting for its retry."""
+    return (select(CohortModule.id)
+            .where(CohortModule.released_at.is_(None), CohortModule.release_at <= now,
+                   CohortModule.release_failures < RELEASE_ATTEMPTS,
+                   or_(CohortModule.release_retry_at.is_(None),
+                       CohortModule.release_retry_at <= now))
+            .order_by(CohortModule.release_at, CohortModule.id))
 
 
 def release_due_modules(*, now: datetime, limit: int = 5000, batch: int = 50) -> int:
@@ -393,16 +466,14 @@ def release_due_modules(*, now: datetime, limit: int = 5000, batch: int = 50) ->
     Releases are claimed ``batch`` at a time, each batch and its side effects in one
     transaction, so a burst of due releases costs a few statements per release and one
     commit per batch. A batch that fails is retried one release at a time, so one bad
-    release cannot hold back the others; it is skipped (and logged) until the next run.
+    release cannot hold back the others; a release that fails alone is recorded and
+    waits for its retry (see :func:`release_or_record_failure`).
     """
-    released, failed = 0, set()
+    released, skipped = 0, set()
     while released < limit:
-        due = (select(CohortModule.id)
-               .where(CohortModule.released_at.is_(None), CohortModule.release_at <= now)
-               .order_by(CohortModule.release_at, CohortModule.id)
-               .limit(min(batch, limit - released)))
-        if failed:
-            due = due.where(CohortModule.id.not_in(failed))
+        due = _due_releases(now).limit(min(batch, limit - released))
+        if skipped:
+            due = due.where(CohortModule.id.not_in(skipped))
         try:
             with transaction() as session:
                 claimed = _claim_releases(session, CohortModule.id.in_(due.scalar_subquery()),
@@ -414,11 +485,10 @@ def release_due_modules(*, now: datetime, limit: int = 5000, batch: int = 50) ->
             if not module_ids:
                 break
             for module_id in module_ids:
-                try:
-                    released += release_module(module_id, now=now)
-                except Exception:
-                    log.exception("the release of cohort module %s failed", module_id)
-                    failed.add(module_id)
+                if release_or_record_failure(module_id, now=now):
+                    released += 1
+                else:
+                    skipped.add(module_id)  # even if recording its failure failed too
             continue
         if not count:
             break
@@ -431,7 +501,7 @@ def _claim_releases(session, which, *, now: datetime) -> list[int]:
     return session.scalars(
         update(CohortModule)
         .where(which, CohortModule.released_at.is_(None), CohortModule.release_at <= now)
-        .values(released_at=now)
+        .values(released_at=now, release_retry_at=None)
         .returning(CohortModule.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -493,6 +563,8 @@ def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
 
 #: The longest module content accepted (Markdown characters).
 MAX_MODULE_BODY = 100_000
+#: The longest program summary accepted (the page's form says the same).
+MAX_PROGRAM_SUMMARY = 5_000
 
 
 def check_can_create_programs(user: User) -> None:
@@ -500,13 +572,19 @@ def check_can_create_programs(user: User) -> None:
     _require_owner_rights(user)
 
 
-def _program_errors(title: str, goals: list[str]) -> dict[str, str]:
-    """Field errors of a program's title and goals (goals already trimmed)."""
+def _program_errors(title: str, summary: str, goals: list[str]) -> dict[str, str]:
+    """Field errors of a program's title, summary and goals (goals already trimmed)."""
     errors = {}
     if not title or len(title) > 200:
         errors["title"] = "Give the program a title of 1 to 200 characters."
+    elif problem := one_line_problem(title):
+        errors["title"] = problem
     if any(len(goal) > 200 for goal in goals):
         errors["goals"] = "Keep each goal under 200 characters."
+    elif any(one_line_problem(goal) for goal in goals):
+        errors["goals"] = "Write each goal on one line of its own."
+    if len(summary) > MAX_PROGRAM_SUMMARY:
+        errors["summary"] = f"Keep the summary under {MAX_PROGRAM_SUMMARY:,} characters."
     return errors
 
 
@@ -515,6 +593,8 @@ def _module_errors(title: str, body: str, release_offset_days: int) -> dict[str,
     errors = {}
     if not title or len(title) > 200:
         errors["title"] = "Give the module a title of 1 to 200 characters."
+    elif problem := one_line_problem(title):
+        errors["title"] = problem
     if len(body or "") > MAX_MODULE_BODY:
         errors["body"] = "Keep the content under 100,000 characters."
     if not 0 <= release_offset_days <= 3650:
@@ -565,7 +645,7 @@ def update_program(user: User, program_id: int, *, title: str, summary: str,
     program = get_program_for(user, program_id)
     title = (title or "").strip()
     clean_goals = [g.strip() for g in goals if g and g.strip()]
-    errors = _program_errors(title, clean_goals)
+    errors = _program_errors(title, summary or "", clean_goals)
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
@@ -738,7 +818,8 @@ def _require_staff(user: User, cohort_id: int, message: str) -> CohortAccess:
 def _check_row(line: int, email: str, name: str,
                role: str) -> tuple[_Row | None, dict[str, str]]:
     """Check one row's values: the clean row, or ``{field: reason}`` when refused."""
-    email, name, role = email.strip(), name.strip(), role.strip().lower() or "learner"
+    # A spreadsheet cell may hold a line break (Alt+Enter); a name is one line.
+    email, name, role = email.strip(), as_one_line(name), role.strip().lower() or "learner"
     if not email:
         return None, {"email": "The e-mail is missing."}
     try:
@@ -1029,7 +1110,8 @@ def record_visit(user: User, cohort_id: int, now: datetime) -> Membership:
 
     A visit more than 30 minutes after the last one starts a new sitting: the last visit
     becomes the one "new since your last visit" compares with. Within a sitting only the
-    last visit moves, so reloading the page keeps the markers.
+    last visit moves, so reloading the page keeps the markers. The visit also counts as
+    activity (:func:`touch_member_activity`), in the same transaction.
     """
     with transaction() as session:
         membership = session.scalar(select(Membership).where(
@@ -1040,6 +1122,9 @@ def record_visit(user: User, cohort_id: int, now: datetime) -> Membership:
         if last is None or now - last > SITTING:
             membership.previous_visit_at = last
         membership.last_visit_at = now
+        active = membership.last_active_at
+        if active is None or active <= now - ACTIVITY_INTERVAL:
+            membership.last_active_at = now
     return membership
 
 

@@ -50,10 +50,9 @@ def cohort(cohort_id: int):
     user = current_user._get_current_object()
     now = utcnow()
     access = services.get_cohort_for(user, cohort_id)
-    services.touch_member_activity(user, cohort_id, now)
     counts = services.member_counts([cohort_id])[cohort_id]
     if access.role != services.OWNER:
-        services.record_visit(user, cohort_id, now)
+        services.record_visit(user, cohort_id, now)  # and activity: one commit per page
     path = services.get_learning_path(user, cohort_id, now)
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
                            counts=counts, modules=path.modules, path=path, now=now)

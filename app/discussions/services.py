@@ -15,6 +15,7 @@ from app.cohorts.services import get_module_for
 from app.db import get_session, transaction, utcnow
 from app.discussions.models import Prompt, Thread
 from app.errors import Invalid, NotFound
+from app.text import one_line_problem
 
 MAX_TITLE = 200
 MAX_BODY = 50_000
@@ -54,6 +55,8 @@ def _clean_prompt(*, title: str, body: str, anonymity_allowed: bool, respond_aft
     title = (title or "").strip()
     if not title or len(title) > MAX_TITLE:
         errors["title"] = f"Give the prompt a title of 1 to {MAX_TITLE} characters."
+    elif problem := one_line_problem(title):
+        errors["title"] = problem
     body = body or ""
     if len(body) > MAX_BODY:
         errors["body"] = f"Keep the prompt under {MAX_BODY:,} characters."

@@ -20,6 +20,10 @@ from app.errors import NotFound
 from app.mail import OutboxEmail
 from app.notifications.calendar import CalendarEvent
 from app.notifications.models import CalendarFeed, Notification
+from app.text import fit
+
+#: What a notification title (and the subject of its e-mail) may hold.
+NOTIFICATION_TITLE_MAX = 200
 
 
 def notify_module_released(cohort_module, *, now: datetime, **_) -> None:
@@ -35,7 +39,8 @@ def notify_module_released(cohort_module, *, now: datetime, **_) -> None:
     insert = insert_for(session)
     key = f"release:{cohort_module.id}"
     link = f"/cohorts/{cohort_module.cohort_id}/modules/{cohort_module.id}"
-    title = f"New module open: {cohort_module.title}"
+    # Derived from a title of up to 200 characters, so cut to the 200 the columns hold.
+    title = fit(f"New module open: {cohort_module.title}", NOTIFICATION_TITLE_MAX)
     in_cohort = Membership.cohort_id == cohort_module.cohort_id
     notified = session.scalars(
         insert(Notification)

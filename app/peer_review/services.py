@@ -23,6 +23,7 @@ from app.peer_review.models import (
     RubricCriterion,
     RubricLevel,
 )
+from app.text import one_line_problem
 
 MAX_TITLE = 200
 MAX_TEXT = 50_000
@@ -99,6 +100,8 @@ def _clean_rubric(rubric: RubricInput, errors: dict[str, str]) -> list[dict]:
         if not title or len(title) > MAX_TITLE:
             errors[f"{where}.title"] = (
                 f"Give criterion {c + 1} a title of 1 to {MAX_TITLE} characters.")
+        elif problem := one_line_problem(title):
+            errors[f"{where}.title"] = problem
         description = str(criterion.get("description") or "").strip()
         if len(description) > MAX_DESCRIPTION:
             errors[f"{where}.description"] = (
@@ -116,6 +119,8 @@ def _clean_rubric(rubric: RubricInput, errors: dict[str, str]) -> list[dict]:
                 errors[f"{where}.levels.{n}.label"] = (
                     f"Give level {n + 1} of criterion {c + 1} a label of 1 to {MAX_TITLE} "
                     "characters.")
+            elif problem := one_line_problem(label):
+                errors[f"{where}.levels.{n}.label"] = problem
             points = level.get("points")
             if not _is_int(points) or not 0 <= points <= MAX_POINTS:
                 errors[f"{where}.levels.{n}.points"] = (
@@ -134,6 +139,8 @@ def _clean_assignment(*, title: str, instructions: str, rubric: RubricInput,
     title = (title or "").strip()
     if not title or len(title) > MAX_TITLE:
         errors["title"] = f"Give the assignment a title of 1 to {MAX_TITLE} characters."
+    elif problem := one_line_problem(title):
+        errors["title"] = problem
     instructions = instructions or ""
     if len(instructions) > MAX_TEXT:
         errors["instructions"] = f"Keep the instructions under {MAX_TEXT:,} characters."

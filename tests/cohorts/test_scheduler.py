@@ -20,7 +20,7 @@ from app import create_app
 from app import scheduler as scheduling
 from app.accounts.models import User
 from app.cohorts import jobs, services
-from app.cohorts.models import CohortModule
+from app.cohorts.models import Cohort, CohortModule
 from app.cohorts.signals import module_released
 from app.db import Model, get_database, get_session, make_engine, transaction, utcnow
 from app.mail import OutboxEmail
@@ -242,10 +242,61 @@ def test_one_failing_release_does_not_hold_back_the_others(app):
         module_released.disconnect(fail_for_one)
     assert counts(app) == (6, 6)
     with app.app_context():
-        session = get_session()
-        assert session.get(CohortModule, broken).released_at is None  # tried again next run
-        assert services.release_due_modules(now=now) == 1
+        stuck = get_session().get(CohortModule, broken)
+        assert stuck.released_at is None and stuck.release_stuck
+        assert (stuck.release_failures, stuck.release_retry_at) == (1, now + timedelta(minutes=1))
+        assert stuck.release_error == "RuntimeError: this release cannot be announced"
+        # It waits for its retry rather than failing on every run...
+        assert services.release_due_modules(now=now + timedelta(seconds=59)) == 0
+        # ...and goes out once the cause is gone.
+        assert services.release_due_modules(now=now + timedelta(minutes=1)) == 1
+        released = get_session().get(CohortModule, broken)
+        assert released.released_at is not None and not released.release_stuck
+        assert released.release_retry_at is None
     assert counts(app) == (9, 9)
+
+
+def test_a_release_that_keeps_failing_backs_off_and_then_waits_for_its_staff(app, caplog):
+    """Never retried without end: doubling waits, an error per failure, then a halt."""
+    _, modules = seed(app, offsets=(0,))
+    broken = modules[0].id
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+
+    def always_fail(cohort_module, **_):
+        raise RuntimeError("mail table on fire")
+
+    module_released.connect(always_fail)
+    tries, waits = [], []
+    try:
+        with app.app_context():
+            for _ in range(20):
+                tries.append(now)
+                services.release_due_modules(now=now)
+                module = get_session().get(CohortModule, broken, populate_existing=True)
+                if module.release_retry_at is None:
+                    break
+                waits.append(module.release_retry_at - now)
+                now = module.release_retry_at
+            # Given up: later runs leave it alone, whatever the time.
+            assert services.release_due_modules(now=now + timedelta(days=30)) == 0
+    finally:
+        module_released.disconnect(always_fail)
+    assert len(tries) == services.RELEASE_ATTEMPTS
+    assert waits == [timedelta(minutes=2 ** n) for n in range(services.RELEASE_ATTEMPTS - 1)]
+    assert [r.levelname for r in caplog.records if "cohort module" in r.getMessage()].count(
+        "CRITICAL") == 1
+    with app.app_context():
+        module = get_session().get(CohortModule, broken)
+        assert module.release_failures == services.RELEASE_ATTEMPTS and module.release_stuck
+    assert counts(app) == (0, 0)
+    # The module's staff send it by hand once the cause is fixed ("Release now").
+    with app.app_context():
+        cohort = get_session().get(Cohort, module.cohort_id)
+        owner = get_session().get(User, cohort.program.owner_id)
+        services.reschedule_release(owner, cohort.id, broken, release_at=None,
+                                    now=now + timedelta(days=31))
+        assert not get_session().get(CohortModule, broken).release_stuck
+    assert counts(app) == (3, 3)
 
 
 # --- catching up when the scheduler starts ------------------------------------------------------
