@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
@@ -25,6 +25,9 @@ from app.extensions import csrf
 
 API_PREFIX = "/api/v1"
 T = TypeVar("T")
+#: An object id in a request body: ids are INTEGER columns, so a larger number is refused
+#: as invalid input instead of reaching the database.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Schema(BaseModel):

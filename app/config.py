@@ -57,6 +57,16 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
             )
         secret_key = _dev_secret_key(instance)
 
+    base_url = (env.get("BASE_URL") or "").strip().rstrip("/")
+    if production and not base_url:
+        raise ConfigError(
+            "BASE_URL must be set when APP_ENV=production: it is the public address that "
+            "e-mailed links (invitations, password resets, release notices) point to, "
+            "for example BASE_URL=https://learn.example.com."
+        )
+    if base_url and not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"BASE_URL must start with https:// or http:// (got {base_url!r}).")
+
     default_db = f"sqlite:///{instance / 'cohort-commons.db'}"
     host = env.get("HOST", "127.0.0.1")
     port = int(env.get("PORT", "5000"))
@@ -70,7 +80,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "REDIS_URL": env.get("REDIS_URL") or None,
         "HOST": host,
         "PORT": port,
-        "BASE_URL": (env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
+        "BASE_URL": base_url or f"http://{host}:{port}",
         "SCHEDULER_ENABLED": _flag(env.get("SCHEDULER_ENABLED"), True),
         # Mail: without MAIL_SERVER the outbox is written to the log instead of sent.
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,

@@ -17,6 +17,20 @@ from sqlalchemy.types import TypeDecorator
 #: and room names beyond it are refused before they reach the database.
 MAX_ID = 2**31 - 1
 
+
+
+def parse_id(text: str) -> int:
+    """An id (or a cursor made of one) from a query string or form field: 0 to MAX_ID.
+
+    Anything else raises ValueError, so ``request.args.get(name, 0, type=parse_id)`` falls
+    back to the default instead of sending an out-of-range number to the database.
+    """
+    value = int(text)
+    if not 0 <= value <= MAX_ID:
+        raise ValueError(f"{text!r} is not an id")
+    return value
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

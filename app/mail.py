@@ -33,6 +33,8 @@ class OutboxEmail(Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
+    #: Blanked once sent: bodies carry invitation and password-reset links, which must not
+    #: outlive their delivery in a table that backups and support staff see.
     body_text: Mapped[str] = mapped_column(Text)
     #: Makes a side effect happen once: a second message with the same key is not queued.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -123,6 +125,7 @@ def deliver_pending(session: Session, config: dict, now: datetime, limit: int = 
             row.attempts += 1
             row.sent_at = now
             row.last_error = None
+            row.body_text = ""
             sent += 1
     session.commit()
     return sent

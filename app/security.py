@@ -1,11 +1,14 @@
 """Sign-in wiring (Flask-Login) and the security headers of every response."""
 
+import contextlib
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
 from flask_login import AnonymousUserMixin, user_loaded_from_cookie
 
 from app.db import utcnow
+from app.errors import BadRequest
 from app.extensions import login_manager
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -36,8 +39,11 @@ def login_rate_limit() -> str:
 
 
 def is_local_path(target: str | None) -> bool:
-    """True for a path on this site, safe to redirect to (not ``//host`` or ``/\\host``)."""
-    if not target:
+    """True for a path on this site, safe to redirect to (not ``//host`` or ``/\\host``).
+
+    Control characters are refused too: a CR or LF cannot go into a Location header.
+    """
+    if not target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return False
     parts = urlsplit(target)
     return (not parts.scheme and not parts.netloc and target.startswith("/")
@@ -62,6 +68,41 @@ def _bind_restored_session(_app, user) -> None:
     the next request would wipe the session and the remember cookie (flask-login#248).
     """
     session["_id"] = login_manager._session_identifier_generator()
+
+
+def _strings_in(value) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_in(item)
+
+
+def _refuse_nul_characters() -> None:
+    """Refuse any request whose text carries a NUL character, before anything reads it.
+
+    No text people write contains one, PostgreSQL cannot store one in a text column, and
+    a NUL cut short by a C library is a classic way to smuggle a different value past a
+    check. One rule at the door rather than one per field: the path, the query string,
+    form fields and file names, and every string of a JSON body.
+    """
+    texts = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            texts += [*request.form.keys(), *request.form.values(),
+                      *(upload.filename or "" for upload in request.files.values())]
+        elif request.is_json:
+            # Nested too deep for any schema: the API refuses it as malformed anyway.
+            with contextlib.suppress(RecursionError):
+                texts += _strings_in(request.get_json(silent=True))
+    if any("\x00" in text for text in texts):
+        raise BadRequest("Text may not contain NUL characters (\\0). Remove them and try "
+                         "again.", code="nul_character")
 
 
 def _security_headers(response):
@@ -89,4 +130,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
     user_loaded_from_cookie.connect(_bind_restored_session, app)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)

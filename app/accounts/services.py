@@ -210,6 +210,20 @@ def _revoke_sessions(user: User, now: datetime) -> None:
     realtime.close_room_sockets(f"user:{user.id}")
 
 
+def _revoke_credentials(user: User, now: datetime) -> int:
+    """End every way in that a new password should end: sessions and API tokens.
+
+    Whoever learned the old password may have made a token with it; after a change or a
+    reset, only the person who knows the new one gets in. Returns how many tokens ended.
+    """
+    _revoke_sessions(user, now)
+    ended = get_session().execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    return ended
+
+
 # --- profile and password ---------------------------------------------------------------------
 
 def update_profile(user: User, *, name: str, timezone: str) -> User:
@@ -243,9 +257,9 @@ def change_password(user: User, *, current_password: str, new_password: str,
     check_password_rules(new_password, "new_password")
     with transaction() as session:
         user.password_hash = generate_password_hash(new_password)
-        _revoke_sessions(user, now)
+        tokens = _revoke_credentials(user, now)
         audit.record(session, user.id, "user.password_changed", target_type="user",
-                     target_id=user.id)
+                     target_id=user.id, tokens_revoked=tokens)
         return start_login_session(user, user_agent=user_agent, now=now, lifetime=lifetime)
 
 
@@ -384,9 +398,9 @@ def reset_password(secret: str, *, password: str, now: datetime) -> User:
         user = link.user
         _use_link(link, now)
         user.password_hash = generate_password_hash(password)
-        _revoke_sessions(user, now)
+        tokens = _revoke_credentials(user, now)
         audit.record(session, user.id, "user.password_reset", target_type="user",
-                     target_id=user.id)
+                     target_id=user.id, tokens_revoked=tokens)
     return user
 
 

@@ -14,7 +14,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
-from app.db import utcnow
+from app.db import parse_id, utcnow
 from app.errors import Invalid, NotFound
 from app.extensions import limiter
 from app.security import is_local_path, login_rate_limit
@@ -143,8 +143,8 @@ def reset_password(token: str):
             _apply_errors(form, error)
             status = 422
         else:
-            flash("Your password is changed and every device was signed out. "
-                  "Sign in with the new password.", "success")
+            flash("Your password is changed, every device was signed out and your API tokens "
+                  "were revoked. Sign in with the new password.", "success")
             return redirect(url_for("accounts.login"))
     elif form.is_submitted():
         status = 422
@@ -179,7 +179,8 @@ def settings():
             status = 422
         else:
             _start_browser_session(start, remember=False)
-            flash("Password changed. Every other device has been signed out.", "success")
+            flash("Password changed. Every other device has been signed out and your API "
+                  "tokens were revoked; create new ones where you need them.", "success")
             return redirect(url_for("accounts.settings"))
     elif request.method == "POST":
         status = 422
@@ -254,7 +255,7 @@ def admin_users():
     elif request.method == "POST":
         status = 422
     search = request.args.get("q", "").strip()[:100]
-    after = request.args.get("after", 0, type=int)
+    after = request.args.get("after", 0, type=parse_id)
     users = services.list_users(actor, after_id=after, limit=ADMIN_PAGE_SIZE + 1, search=search)
     next_after = users[ADMIN_PAGE_SIZE - 1].id if len(users) > ADMIN_PAGE_SIZE else None
     return render_template("accounts/admin_users.html", users=users[:ADMIN_PAGE_SIZE],

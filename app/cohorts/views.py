@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app.cohorts import forms, services
 from app.cohorts.parts import parts_of_modules
-from app.db import MAX_ID, utcnow
+from app.db import parse_id, utcnow
 from app.errors import Conflict, Invalid, NotFound
 
 bp = Blueprint("cohorts", __name__)
@@ -338,7 +338,7 @@ def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=No
                    status: int = 200):
     """The roster page with its forms (and an import's report)."""
     user = current_user._get_current_object()
-    after = min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
+    after = request.args.get("after", 0, type=parse_id)
     access, members = services.list_roster(user, cohort_id, after_id=after)
     more = len(members) > services.ROSTER_PAGE_SIZE
     members = members[:services.ROSTER_PAGE_SIZE]

@@ -6,6 +6,7 @@ from flask import Blueprint
 from pydantic import Field
 
 from app.api import (
+    Id,
     Page,
     PageQuery,
     ResponseSchema,
@@ -37,7 +38,7 @@ class NotificationOut(ResponseSchema):
 class ReadRequest(Schema):
     """Which notifications to mark read: the given ids, or all when ``ids`` is omitted."""
 
-    ids: list[int] | None = Field(default=None, max_length=500)
+    ids: list[Id] | None = Field(default=None, max_length=500)
 
 
 class ReadOut(ResponseSchema):

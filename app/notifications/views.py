@@ -13,7 +13,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.accounts.services import hash_secret
-from app.db import utcnow
+from app.db import parse_id, utcnow
 from app.extensions import limiter
 from app.notifications import services
 from app.notifications.calendar import build_calendar
@@ -28,8 +28,8 @@ PAGE_SIZE = 30
 def inbox():
     """My notifications, newest first."""
     user = current_user._get_current_object()
-    rows = services.list_notifications(user, before_id=request.args.get("before", 0, type=int),
-                                       limit=PAGE_SIZE + 1)
+    rows = services.list_notifications(
+        user, before_id=request.args.get("before", 0, type=parse_id), limit=PAGE_SIZE + 1)
     older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return render_template("notifications/inbox.html", notifications=rows[:PAGE_SIZE],
                            older=older)
@@ -40,8 +40,12 @@ def inbox():
 def mark_read():
     """Mark one notification (``id``) or all of them read, then go back or follow its link."""
     user = current_user._get_current_object()
-    one = request.form.get("id", type=int)
-    services.mark_read(user, ids=[one] if one else None, now=utcnow())
+    if "id" in request.form:
+        # One notification; an id that cannot be one marks nothing (never everything).
+        one = request.form.get("id", type=parse_id)
+        services.mark_read(user, ids=[one] if one is not None else [], now=utcnow())
+    else:
+        services.mark_read(user, ids=None, now=utcnow())
     target = request.form.get("next", "")
     if is_local_path(target):
         return redirect(target)

@@ -11,7 +11,8 @@ from app.config import ConfigError, load_config
 from tests.factories import PASSWORD, create_user
 
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "k" * 64,
-              "DATABASE_URL": "postgresql://app@db/app"}
+              "DATABASE_URL": "postgresql://app@db/app",
+              "BASE_URL": "https://learn.example.com/"}
 
 
 def _production_cookie_settings() -> dict:
@@ -29,6 +30,28 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path, secret):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config(str(tmp_path), environ=environ)
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("base_url", [None, "", "  "])
+def test_production_without_a_base_url_refuses_to_start(tmp_path, base_url):
+    """E-mailed links would otherwise point at 127.0.0.1, which nobody can open."""
+    environ = {key: value for key, value in PRODUCTION.items() if key != "BASE_URL"}
+    if base_url is not None:
+        environ["BASE_URL"] = base_url
+    with pytest.raises(ConfigError, match="BASE_URL must be set"):
+        load_config(str(tmp_path), environ=environ)
+
+
+def test_a_base_url_must_be_a_web_address(tmp_path):
+    with pytest.raises(ConfigError, match="https://"):
+        load_config(str(tmp_path), environ={**PRODUCTION, "BASE_URL": "learn.example.com"})
+
+
+def test_the_base_url_is_used_without_its_trailing_slash(tmp_path):
+    assert load_config(str(tmp_path), environ=PRODUCTION)["BASE_URL"] == (
+        "https://learn.example.com")
+    development = load_config(str(tmp_path), environ={"PORT": "8000"})
+    assert development["BASE_URL"] == "http://127.0.0.1:8000"
 
 
 def test_production_cookies_are_secure_httponly_and_lax(tmp_path):

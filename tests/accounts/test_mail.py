@@ -88,7 +88,7 @@ def test_without_a_mail_server_messages_are_logged_and_marked_sent(app, db, capl
         assert _deliver(app, db, now) == 1
     assert "http://localhost/invite/abc" in caplog.text
     row = _row(db, row_id)
-    assert (row.sent_at, row.attempts, row.last_error) == (now, 1, None)
+    assert (row.sent_at, row.attempts, row.last_error, row.body_text) == (now, 1, None, "")
     assert _deliver(app, db, now + timedelta(hours=1)) == 0
 
 
@@ -122,6 +122,7 @@ class TestSmtp:
         handler = smtp_server()
         with db():
             services.invite_user(None, "ines@example.com", now=utcnow())
+        link = link_for("ines@example.com")
         assert _deliver(app, db, utcnow()) == 1
         [envelope] = handler.messages
         assert envelope.rcpt_tos == ["ines@example.com"]
@@ -131,10 +132,18 @@ class TestSmtp:
         assert message["Subject"] == "You are invited to Cohort Commons"
         assert message["Message-ID"]
         body = message.get_content()
-        assert "http://localhost" + link_for("ines@example.com") in body
+        assert "http://localhost" + link in body
         with db() as session:
             row = session.scalars(select(OutboxEmail)).one()
             assert row.sent_at is not None and row.attempts == 1
+            # The link lives on in the mailbox only, not in the outbox table.
+            assert row.body_text == "" and "/invite/" not in row.body_text
+            assert row.subject == "You are invited to Cohort Commons"
+
+    def test_a_failed_message_keeps_its_body_for_the_retry(self, app, db):
+        row_id = _queue(db, body="Your reset link: http://localhost/reset/secret")
+        assert _deliver(app, db, utcnow()) == 0  # nobody listens on the port
+        assert _row(db, row_id).body_text == "Your reset link: http://localhost/reset/secret"
 
     def test_a_sent_message_is_not_sent_again(self, app, db, smtp_server):
         handler = smtp_server()

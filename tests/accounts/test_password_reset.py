@@ -206,6 +206,21 @@ def test_resetting_through_the_pages_signs_out_everywhere(app, db, client, new_c
         assert [row.revoked_at is None for row in rows] == [False, True]
 
 
+def test_a_reset_revokes_every_api_token(app, db, client, link_for):
+    with db() as session:
+        user = create_user(session)
+        _, secret = services.issue_api_token(user, name="script", now=utcnow())
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    _ask(client, user.email)
+    assert _choose(client, link_for(user.email)).status_code == 302
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    with db() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "user.password_reset")).one()
+        assert entry.details["tokens_revoked"] == 1
+
+
 def test_a_used_reset_page_is_not_found(app, db, client, link_for):
     with db() as session:
         user = create_user(session)

@@ -117,6 +117,24 @@ def test_changing_the_password_keeps_this_browser_signed_in(app, db, signed_in, 
         assert [row.revoked_at is None for row in rows] == [False, True]
 
 
+def test_changing_the_password_revokes_every_api_token(app, db, signed_in, user):
+    """A token made by whoever knew the old password stops working with it."""
+    from app.accounts.services import issue_api_token
+    from app.db import utcnow
+
+    with db():
+        _, first = issue_api_token(user, name="laptop script", now=utcnow())
+        _, second = issue_api_token(user, name="HR sync", now=utcnow())
+    for secret in (first, second):
+        assert signed_in.get("/api/v1/me", headers={
+            "Authorization": f"Bearer {secret}"}).status_code == 200
+    assert _password(signed_in).status_code == 302
+    assert "API tokens were revoked" in signed_in.get("/settings").get_data(as_text=True)
+    for secret in (first, second):
+        assert signed_in.get("/api/v1/me", headers={
+            "Authorization": f"Bearer {secret}"}).status_code == 401
+
+
 def test_stored_hash_is_scrypt(app, db, signed_in, user, real_password_hashing):
     assert _password(signed_in).status_code == 302
     stored = _saved(db, user).password_hash

@@ -198,6 +198,7 @@ def test_a_bad_email_is_named(call, client, admin, table_counts, email):
     ({"password": "short"}, "password"),
     ({"password": "password1"}, "password"),
     ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"name": "Grace\r\nBcc: all@example.com"}, "name"),
 ])
 def test_service_rules_are_reported_per_field(call, client, admin, table_counts, changes,
                                               field):
@@ -320,6 +321,17 @@ def test_a_token_request_cannot_choose_its_owner_or_lifetime(call, client, db, t
                         json={"email": user.email, "password": PASSWORD, **extra})
         assert response.status_code == 422
         assert set(response.get_json()["error"]["fields"]) == set(extra)
+    assert table_counts() == before
+
+
+def test_a_token_label_is_one_line(call, client, db, table_counts):
+    with db() as session:
+        user = create_user(session)
+    before = table_counts()
+    response = call(client, "POST", "/api/v1/tokens",
+                    json={"email": user.email, "password": PASSWORD, "name": "HR\nsync"})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"name"}
     assert table_counts() == before
 
 

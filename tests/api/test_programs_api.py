@@ -169,6 +169,8 @@ def test_create_a_program_and_list_mine_page_by_page(call, client, world, owner_
     ({"summary": "no title"}, {"title"}),
     ({"title": "T", "goals": "one string"}, {"goals"}),
     ({"title": "T", "owner_id": 1}, {"owner_id"}),
+    ({"title": "T", "summary": "x" * 5001}, {"summary"}),
+    ({"title": "T", "summary": "x" * 1_900_000}, {"summary"}),
 ])
 def test_bad_programs_get_422_with_fields(call, client, world, owner_headers, body, fields):
     response = call(client, "POST", "/api/v1/programs", headers=owner_headers, json=body)
@@ -186,6 +188,10 @@ def test_patch_a_program_changes_only_what_is_sent(call, client, world, owner_he
     assert [g["text"] for g in body["goals"]] == ["Listen", "Ask"]
     bad = call(client, "PATCH", path, headers=owner_headers, json={"title": " "})
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"title"}
+    long = call(client, "PATCH", path, headers=owner_headers, json={"summary": "y" * 5001})
+    assert long.status_code == 422 and set(long.get_json()["error"]["fields"]) == {"summary"}
+    assert call(client, "GET", path, headers=owner_headers).get_json()["summary"] == (
+        "A program.")
 
 
 def test_add_edit_move_and_delete_modules(call, client, world, owner_headers):
