@@ -12,11 +12,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.context_processor(views.unread_for_header)
-
-    def on_module_released(cohort_module, **kwargs):
-        """Forward the signal to the service."""
-        notify_module_released(cohort_module, **kwargs)
-
-    # Connected once per process (blinker keeps a weak reference unless told not to).
-    if not module_released.receivers:
-        module_released.connect(on_module_released, weak=False)
+    # Whatever else listens: blinker keeps one connection per receiver, so connecting the
+    # same module-level function again (one app per test, say) changes nothing.
+    module_released.connect(notify_module_released, weak=False)
