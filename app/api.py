@@ -12,11 +12,20 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Annotated, Any, Generic, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic.json_schema import models_json_schema
 
 from app.db import MAX_ID, utcnow
@@ -28,6 +37,30 @@ T = TypeVar("T")
 #: An object id in a request body: ids are INTEGER columns, so a larger number is refused
 #: as invalid input instead of reaching the database.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+_LOCAL_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?")
+LOCAL_TIME_SCHEMA = {
+    "type": "string", "pattern": "^" + _LOCAL_TIME.pattern + "$", "examples": ["09:00"],
+    "description": "A local wall-clock time of day (HH:MM or HH:MM:SS) in the cohort's "
+                   "time zone, without a UTC offset: the zone comes from each cohort.",
+}
+
+
+def _local_time(value: Any) -> time:
+    """Read a local time of day: "HH:MM" or "HH:MM:SS", never with an offset."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value.replace(microsecond=0)
+    if not isinstance(value, str) or not _LOCAL_TIME.fullmatch(value):
+        raise ValueError("Give a local time of day as HH:MM (e.g. 09:00), without a UTC "
+                         "offset: the cohort's time zone applies.")
+    return time.fromisoformat(value)
+
+
+#: A time of day in the cohort's zone. Declared as a plain pattern rather than the JSON
+#: Schema ``time`` format, which requires an offset that a local time cannot have.
+LocalTime = Annotated[time, PlainValidator(_local_time),
+                      PlainSerializer(lambda value: value.strftime("%H:%M:%S"), return_type=str),
+                      WithJsonSchema(LOCAL_TIME_SCHEMA)]
 
 
 class Schema(BaseModel):

@@ -7,12 +7,14 @@ from flask import Blueprint, request
 from pydantic import AwareDatetime, Field
 
 from app.api import (
+    LocalTime,
     Page,
     PageQuery,
     ResponseSchema,
     Schema,
     check_limit,
     decode_cursor,
+    encode_cursor,
     endpoint,
     page_of,
 )
@@ -64,7 +66,7 @@ class ModuleOut(ResponseSchema):
     title: str
     body: str
     release_offset_days: int
-    release_time: time
+    release_time: LocalTime
     parts: list[PartOut] = []
 
 
@@ -87,8 +89,24 @@ class ProgramOut(ResponseSchema):
     updated_at: datetime
 
 
+class ScheduledModuleOut(ResponseSchema):
+    """A module in the cohort's schedule: its local release day and time, and the instant.
+
+    Titles and times are what every member sees on the timeline; content comes with
+    ``GET /api/v1/cohorts/{id}/modules``, and reaches learners only once released.
+    """
+
+    id: int
+    module_id: int | None
+    position: int
+    title: str
+    release_offset_days: int
+    release_time: LocalTime
+    release_at: datetime
+
+
 class CohortOut(ResponseSchema):
-    """A cohort and the caller's role in it."""
+    """A cohort, its release schedule (UTC, in module order) and the caller's role in it."""
 
     id: int
     name: str
@@ -98,6 +116,7 @@ class CohortOut(ResponseSchema):
     timezone: str
     anonymity: str
     my_role: str
+    schedule: list[ScheduledModuleOut]
 
 
 @endpoint(bp, "/me", "GET", response=MeOut, summary="The signed-in user, their cohorts and roles")
@@ -124,19 +143,20 @@ def get_program(user, program_id: int):
 @endpoint(bp, "/cohorts/<int:cohort_id>", "GET", response=CohortOut, errors=(403, 404),
           summary="A cohort and my role in it (members and the program's owner)")
 def get_cohort(user, cohort_id: int):
-    """Read a cohort I take part in."""
-    access = services.get_cohort_for(user, cohort_id)
+    """Read a cohort I take part in, with its schedule."""
+    access, modules = services.list_cohort_modules(user, cohort_id)
     services.touch_member_activity(user, cohort_id, utcnow())
-    return CohortOut(**_cohort_fields(access))
+    return _present_cohort(access, modules)
 
 
-def _cohort_fields(access) -> dict:
-    """A cohort's fields as ``CohortOut`` shows them to the caller."""
+def _present_cohort(access, modules) -> CohortOut:
+    """A cohort with its schedule, as ``CohortOut`` shows it to the caller."""
     cohort = access.cohort
-    return {"id": cohort.id, "name": cohort.name, "program_id": cohort.program_id,
-            "program_title": cohort.program.title, "starts_on": cohort.starts_on,
-            "timezone": cohort.timezone, "anonymity": cohort.anonymity,
-            "my_role": access.role}
+    return CohortOut(id=cohort.id, name=cohort.name, program_id=cohort.program_id,
+                     program_title=cohort.program.title, starts_on=cohort.starts_on,
+                     timezone=cohort.timezone, anonymity=cohort.anonymity,
+                     my_role=access.role,
+                     schedule=[ScheduledModuleOut.model_validate(m) for m in modules])
 
 
 class PartDateOut(ResponseSchema):
@@ -215,17 +235,27 @@ def _present_module(module, *, show_content: bool, now, parts=None,
                      if shown else None))
 
 
-@endpoint(bp, "/cohorts/<int:cohort_id>/modules", "GET", response=CohortModuleList,
-          errors=(403, 404), summary="The cohort's modules with release state (members)")
-def list_modules(user, cohort_id: int):
-    """Modules in order; a learner sees content only once a module is released."""
+@endpoint(bp, "/cohorts/<int:cohort_id>/modules", "GET", query=PageQuery,
+          response=CohortModuleList, errors=(403, 404),
+          summary="The cohort's modules with release state, paginated in order (members)")
+def list_modules(user, cohort_id: int, query: PageQuery):
+    """Modules in order; a learner sees content only once a module is released.
+
+    The cursor points at the next module's position (positions run 0, 1, 2… per cohort).
+    """
+    limit = check_limit(query.limit)
+    start = decode_cursor(query.cursor)
     now = utcnow()
     path = services.get_learning_path(user, cohort_id, now)
     services.touch_member_activity(user, cohort_id, now)
-    return CohortModuleList(items=[
-        _present_module(m, show_content=path.access.is_staff, now=now,
-                        parts=path.parts.get(m.id), completed=m.id in path.completed_ids)
-        for m in path.modules])
+    rest = [m for m in path.modules if m.position >= start]
+    page = rest[:limit]
+    return CohortModuleList(
+        items=[_present_module(m, show_content=path.access.is_staff, now=now,
+                               parts=path.parts.get(m.id),
+                               completed=m.id in path.completed_ids)
+               for m in page],
+        next_cursor=encode_cursor(page[-1].position + 1) if len(rest) > limit else None)
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/releases/<int:module_id>", "POST",
@@ -295,8 +325,9 @@ class ModuleRequest(Schema):
     body: str = Field(default="", description="Markdown.")
     release_offset_days: int = Field(
         default=0, description="Days after the cohort's start date that it is released.")
-    release_time: time = Field(default=time(9, 0),
-                               description="Local time of release in the cohort's time zone.")
+    release_time: LocalTime = Field(default=time(9, 0),
+                                    description="Local time of release in the cohort's time "
+                                                "zone, e.g. 09:00.")
 
 
 class ModulePatch(Schema):
@@ -308,7 +339,7 @@ class ModulePatch(Schema):
     title: str | None = None
     body: str | None = None
     release_offset_days: int | None = None
-    release_time: time | None = None
+    release_time: LocalTime | None = None
     position: int | None = None
 
 
@@ -321,24 +352,6 @@ class LaunchRequest(Schema):
     anonymity: Literal["off", "peers", "everyone"] = Field(
         description="off: names always shown; peers: learners may post anonymously, "
                     "facilitators see who wrote it; everyone: nobody sees the author.")
-
-
-class ScheduledModuleOut(ResponseSchema):
-    """A module as the new cohort runs it, with its computed release instant."""
-
-    id: int
-    module_id: int | None
-    position: int
-    title: str
-    release_offset_days: int
-    release_time: time
-    release_at: datetime
-
-
-class LaunchedCohortOut(CohortOut):
-    """The launched cohort and its release schedule (UTC)."""
-
-    schedule: list[ScheduledModuleOut]
 
 
 @endpoint(bp, "/programs", "GET", query=PageQuery, response=Page[ProgramSummaryOut],
@@ -412,16 +425,14 @@ def delete_module(user, module_id: int):
 
 
 @endpoint(bp, "/programs/<int:program_id>/cohorts", "POST", body=LaunchRequest,
-          response=LaunchedCohortOut, status=201, errors=(403, 404),
+          response=CohortOut, status=201, errors=(403, 404),
           summary="Launch a cohort of a program, computing its release schedule (its owner)")
 def launch_cohort(user, program_id: int, body: LaunchRequest):
     """Launch a cohort; its modules are a copy of the program's as they are now."""
     cohort = services.launch_cohort(user, program_id, name=body.name, starts_on=body.starts_on,
                                     timezone=body.timezone, anonymity=body.anonymity,
                                     now=utcnow())
-    access, modules = services.list_cohort_modules(user, cohort.id)
-    return LaunchedCohortOut(**_cohort_fields(access),
-                             schedule=[ScheduledModuleOut.model_validate(m) for m in modules])
+    return _present_cohort(*services.list_cohort_modules(user, cohort.id))
 
 
 # --- enrolment and the roster ---------------------------------------------------------------------
