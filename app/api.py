@@ -372,6 +372,8 @@ def build_openapi(app: Flask) -> dict:
             codes |= {400, 413, 422}
         if spec.auth and spec.method not in ("GET", "HEAD", "OPTIONS"):
             codes.add(400)  # a session-cookie write without a valid X-CSRFToken
+        if spec.method not in ("GET", "HEAD", "OPTIONS"):
+            codes.add(409)  # a write that clashed with one made at the same moment
         for code in sorted(codes):
             operation["responses"][str(code)] = {
                 "description": HTTP_CODES.get(code, "error"),

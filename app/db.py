@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -43,6 +43,23 @@ NAMING_CONVENTION = {
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def lock_for_update(session: Session, model, row_id: int) -> None:
+    """Hold a row until the transaction ends: writers that lock the same row queue up.
+
+    Use it before reading what a write depends on (the next free position, who is already
+    enrolled), so two concurrent requests never both act on the same stale answer.
+    PostgreSQL locks the row (``SELECT … FOR UPDATE``; reads after it, in READ COMMITTED,
+    see what earlier holders committed). SQLite has no row locks: any write takes the
+    database's write lock, so a write that changes nothing does the same, queueing other
+    writers for up to ``busy_timeout``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(model.id).where(model.id == row_id).with_for_update())
+    else:
+        session.execute(update(model).where(model.id == row_id).values(id=model.id)
+                        .execution_options(synchronize_session=False))
 
 
 def insert_for(session: Session):

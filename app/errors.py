@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,17 @@ def _handle_http_error(error: HTTPException):
     return render_error(status, code, message, headers=headers)
 
 
+def _handle_integrity_error(error: IntegrityError):
+    """A write that clashed with one saved at the same moment (a unique key, say): 409.
+
+    Services check duplicates first and lock what they allocate; this is the net under
+    them, so a race they did not foresee is a clean conflict rather than a server error.
+    """
+    log.warning("a write clashed with the stored data: %s", error.orig)
+    return render_error(409, "conflict", "That clashes with something saved at the same "
+                                         "moment. Reload and try again.")
+
+
 def _handle_unexpected(error: Exception):
     """Log an unexpected failure and show a calm 500."""
     log.exception("unhandled error", exc_info=error)
@@ -165,5 +177,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(IntegrityError, _handle_integrity_error)
     if not app.config.get("TESTING"):
         app.register_error_handler(Exception, _handle_unexpected)

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, realtime
 from app.accounts.models import AccountLink, ApiToken, LoginSession, User
-from app.db import get_session, transaction
+from app.db import get_session, insert_for, transaction
 from app.errors import Invalid, NotAllowed, NotFound
 from app.mail import queue_email
 from app.text import one_line_problem
@@ -296,11 +296,18 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
         if user is not None and (user.has_password or user.is_disabled):
             return user, False
         if user is None:
-            user = User(email=email, name="", created_at=now)
-            session.add(user)
-            session.flush()
-            audit.record(session, actor.id if actor else None, "user.invited",
-                         target_type="user", target_id=user.id)
+            # The same new e-mail may be invited to two cohorts at the same moment: the
+            # first insert wins, the other waits for it and then uses that account.
+            created = session.scalar(
+                insert_for(session)(User)
+                .values(email=email, name="", created_at=now, timezone="UTC",
+                        is_admin=False, can_own_programs=False, is_disabled=False)
+                .on_conflict_do_nothing(index_elements=["email"]).returning(User.id))
+            user = session.scalar(select(User).where(User.email == email)
+                                  .execution_options(populate_existing=True))
+            if created is not None:
+                audit.record(session, actor.id if actor else None, "user.invited",
+                             target_type="user", target_id=user.id)
         ttl = current_app.config["INVITE_TTL"]
         secret = _new_link(user, "invite", now=now, ttl=ttl, created_by=actor)
         inviter = actor.display_name if actor else "Cohort Commons"

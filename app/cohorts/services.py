@@ -37,7 +37,7 @@ from app.cohorts.signals import (
     module_released,
     releases_scheduled,
 )
-from app.db import get_session, insert_for, transaction
+from app.db import get_session, insert_for, lock_for_update, transaction
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.text import as_one_line, fit, one_line_problem
 
@@ -237,12 +237,27 @@ def add_module(user: User, program_id: int, *, title: str, body: str = "",
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
-        position = max((m.position for m in program.modules), default=-1) + 1
+        modules = _locked_modules(session, program)
+        position = max((m.position for m in modules), default=-1) + 1
         module = Module(position=position, title=title, body=body or "",
                         release_offset_days=release_offset_days, release_time=release_time)
-        program.modules.append(module)
+        modules.append(module)
         session.flush()
     return module
+
+
+def _locked_modules(session, program: Program) -> list[Module]:
+    """Lock the program and return its modules as committed now, in order.
+
+    Positions are unique per program: adding, moving and deleting modules read the order
+    only under this lock, so sixteen concurrent additions get sixteen places instead of
+    fourteen unique-constraint failures.
+    """
+    lock_for_update(session, Program, program.id)
+    session.scalars(select(Module).where(Module.program_id == program.id)
+                    .execution_options(populate_existing=True)).all()
+    session.expire(program, ["modules"])
+    return program.modules
 
 
 def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, timezone: str,
@@ -649,6 +664,12 @@ def update_program(user: User, program_id: int, *, title: str, summary: str,
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
+        # Goal positions are unique per program: read the goals as committed, under the
+        # program's lock, so two edits at once renumber one after the other.
+        lock_for_update(session, Program, program.id)
+        session.scalars(select(ProgramGoal).where(ProgramGoal.program_id == program.id)
+                        .execution_options(populate_existing=True)).all()
+        session.expire(program, ["goals"])
         program.title = title
         program.summary = summary or ""
         program.updated_at = now
@@ -678,12 +699,11 @@ def update_module(user: User, module_id: int, *, title: str, body: str,
     module = get_module_for(user, module_id)
     title = (title or "").strip()
     errors = _module_errors(title, body, release_offset_days)
-    modules = module.program.modules
-    if position is not None and not 0 <= position < len(modules):
-        errors["position"] = f"Use a position from 0 to {len(modules) - 1}."
+    errors.update(_position_errors(module.program.modules, position))
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
+        modules = _locked_modules(session, module.program)
         module.title = title
         module.body = body or ""
         module.release_offset_days = release_offset_days
@@ -693,8 +713,23 @@ def update_module(user: User, module_id: int, *, title: str, body: str,
     return module
 
 
+def _position_errors(modules: list[Module], position: int | None) -> dict[str, str]:
+    """A field error unless ``position`` (if given) is a place among ``modules``."""
+    if position is not None and not 0 <= position < len(modules):
+        return {"position": f"Use a position from 0 to {len(modules) - 1}."}
+    return {}
+
+
 def _place(session, modules: list[Module], module: Module, position: int) -> None:
-    """Move a module to ``position`` in its program's order and renumber the others."""
+    """Move a module to ``position`` in its program's order and renumber the others.
+
+    ``modules`` comes from :func:`_locked_modules`; a module deleted meanwhile is NotFound,
+    and a position that no longer exists (modules deleted meanwhile) is a field error.
+    """
+    if module not in modules:
+        raise NotFound()
+    if errors := _position_errors(modules, position):
+        raise Invalid(fields=errors)
     order = [m for m in modules if m is not module]
     order.insert(position, module)
     _renumber(session, order)
@@ -704,11 +739,10 @@ def _place(session, modules: list[Module], module: Module, position: int) -> Non
 def move_module(user: User, module_id: int, position: int) -> Module:
     """Put a module at ``position`` (0 is first) in its program; the others close up."""
     module = get_module_for(user, module_id)
-    modules = module.program.modules
-    if not 0 <= position < len(modules):
-        raise Invalid(fields={"position": f"Use a position from 0 to {len(modules) - 1}."})
+    if errors := _position_errors(module.program.modules, position):
+        raise Invalid(fields=errors)
     with transaction() as session:
-        _place(session, modules, module, position)
+        _place(session, _locked_modules(session, module.program), module, position)
     return module
 
 
@@ -720,9 +754,12 @@ def delete_module(user: User, module_id: int) -> None:
     module = get_module_for(user, module_id)
     program = module.program
     with transaction() as session:
-        program.modules.remove(module)
+        modules = _locked_modules(session, program)
+        if module not in modules:
+            raise NotFound()  # deleted by a request that got there first
+        modules.remove(module)
         session.flush()
-        _renumber(session, program.modules)
+        _renumber(session, modules)
         audit.record(session, user.id, "module.deleted", target_type="module",
                      target_id=module_id, program_id=program.id, title=module.title)
 
@@ -985,10 +1022,13 @@ def import_members(user: User, cohort_id: int, data: bytes, *, only_valid: bool,
     access = _require_staff(user, cohort_id, "Only the cohort's facilitators can enrol people.")
     rows, errors = _parse_import(data)
     report = ImportReport(errors=list(errors))
-    plan = _plan_rows(access.cohort, rows, report)
-    if report.errors and not only_valid:
-        raise ImportRejected(ImportReport(errors=report.errors), _rejected_message(report))
     with transaction() as session:
+        # Who is a member already is read under the cohort's lock, so the same file
+        # imported twice at once enrols each person once.
+        lock_for_update(session, Cohort, cohort_id)
+        plan = _plan_rows(access.cohort, rows, report)
+        if report.errors and not only_valid:
+            raise ImportRejected(ImportReport(errors=report.errors), _rejected_message(report))
         _enrol(user, access.cohort, plan, now=now, report=report)
         audit.record(session, user.id, "members.imported", cohort_id=cohort_id,
                      target_type="cohort", target_id=cohort_id, added=len(report.added),
@@ -1015,18 +1055,19 @@ def add_member(user: User, cohort_id: int, *, email: str, name: str = "", role: 
     if problem:
         raise Invalid(next(iter(problem.values())), fields=problem)
     report = ImportReport()
-    plan = _plan_rows(access.cohort, [row], report)
-    if report.already_members:
-        owner = access.cohort.program.owner
-        if owner.email == row.email and holds_program(owner, access.cohort.program):
-            raise Conflict(f"{row.email} owns this cohort's program and runs the cohort "
-                           "already; owners are not enrolled.", code="already_member")
-        raise Conflict(f"{row.email} is already a member of this cohort.",
-                       code="already_member")
-    if report.errors:
-        raise Invalid(report.errors[0].reason, code="account_disabled",
-                      fields={"email": report.errors[0].reason})
-    with transaction():
+    with transaction() as session:
+        lock_for_update(session, Cohort, cohort_id)  # as for imports: one enrolment wins
+        plan = _plan_rows(access.cohort, [row], report)
+        if report.already_members:
+            owner = access.cohort.program.owner
+            if owner.email == row.email and holds_program(owner, access.cohort.program):
+                raise Conflict(f"{row.email} owns this cohort's program and runs the cohort "
+                               "already; owners are not enrolled.", code="already_member")
+            raise Conflict(f"{row.email} is already a member of this cohort.",
+                           code="already_member")
+        if report.errors:
+            raise Invalid(report.errors[0].reason, code="account_disabled",
+                          fields={"email": report.errors[0].reason})
         memberships = _enrol(user, access.cohort, plan, now=now, report=report)
     return AddResult(memberships[row.email], "invited" if report.invited else "added")
 

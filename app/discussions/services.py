@@ -12,7 +12,7 @@ from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
 from app.cohorts.services import get_module_for
-from app.db import get_session, transaction, utcnow
+from app.db import get_session, lock_for_update, transaction, utcnow
 from app.discussions.models import Prompt, Thread
 from app.errors import Invalid, NotFound
 from app.text import one_line_problem
@@ -96,6 +96,7 @@ def add_prompt(user: User, module_id: int, *, title: str, body: str = "",
         respond_after_days=respond_after_days, synthesize_after_days=synthesize_after_days,
         close_after_days=close_after_days, min_replies=min_replies)
     with transaction() as session:
+        lock_for_update(session, Module, module.id)  # positions are unique per module
         last = session.scalar(select(func.max(Prompt.position))
                               .where(Prompt.module_id == module.id))
         position = 0 if last is None else last + 1

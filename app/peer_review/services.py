@@ -14,7 +14,7 @@ from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
 from app.cohorts.services import get_cohort_module, get_module_for
-from app.db import get_session, transaction
+from app.db import get_session, lock_for_update, transaction
 from app.errors import Invalid, NotFound
 from app.peer_review.models import (
     Assignment,
@@ -204,6 +204,7 @@ def add_assignment(user: User, module_id: int, *, title: str, instructions: str 
         reviews_required=reviews_required, submit_days=submit_days, review_days=review_days,
         review_expiry_hours=review_expiry_hours)
     with transaction() as session:
+        lock_for_update(session, Module, module.id)  # positions are unique per module
         last = session.scalar(select(func.max(Assignment.position))
                               .where(Assignment.module_id == module.id))
         assignment = Assignment(module_id=module.id, position=0 if last is None else last + 1,

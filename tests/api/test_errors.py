@@ -281,3 +281,18 @@ def test_rate_limited_token_requests_get_a_429_with_retry_after(call, app, clien
     _error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
     assert table_counts() == before
+
+
+def test_a_write_that_clashes_at_the_last_moment_is_a_409(call, client, admin, db,
+                                                          monkeypatch, table_counts):
+    """The net under the services' own checks: a unique key hit by a race is a conflict."""
+    from app.accounts import services
+
+    call(client, "POST", "/api/v1/users", headers=admin, json=VALID_USER)
+    before = table_counts()
+    # As if another request created the same account between the check and the insert.
+    monkeypatch.setattr(services, "get_user_by_email", lambda email: None)
+    response = call(client, "POST", "/api/v1/users", headers=admin, json=VALID_USER)
+    _error(response, 409, "conflict")
+    assert table_counts() == before
+    assert call(client, "GET", "/api/v1/users", headers=admin).status_code == 200
