@@ -5,6 +5,8 @@ database, ``[postgresql]`` inside a transaction that is rolled back afterwards (
 ``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes its absence a failure).
 """
 
+import contextlib
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -58,27 +60,40 @@ def require_postgres_url(what: str) -> str:
     return url
 
 
+@contextmanager
+def postgres_schema(prefix: str, what: str = "PostgreSQL pass") -> Iterator[str]:
+    """A new, empty PostgreSQL schema: yields a URL confined to it and drops it afterwards.
+
+    Named after the test process (and numbered), so parallel runs never share tables.
+    """
+    url = require_postgres_url(what)
+    schema = f"{prefix}_{os.getpid()}_{next(_schema_numbers)}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield with_search_path(url, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.dispose()
+
+
+_schema_numbers = itertools.count(1)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request) -> Iterator[Backend]:
     """One database backend for the whole session."""
     if request.param == "sqlite":
         yield Backend("sqlite", "sqlite://")
         return
-    url = require_postgres_url("PostgreSQL pass")
-    # A schema of its own per test process, so parallel runs never share tables.
-    schema = f"test_{os.getpid()}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    schema_url = with_search_path(url, schema)
-    engine = make_engine(schema_url)
-    Model.metadata.create_all(engine)
-    yield Backend("postgresql", schema_url, engine)
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    admin.dispose()
+    with postgres_schema("test") as schema_url:
+        engine = make_engine(schema_url)
+        Model.metadata.create_all(engine)
+        yield Backend("postgresql", schema_url, engine)
+        engine.dispose()
 
 
 def test_config(**overrides) -> dict:
@@ -122,6 +137,25 @@ def app(backend: Backend, config_overrides: dict):
     yield application
     outer.rollback()
     connection.close()
+
+
+@pytest.fixture
+def own_database(backend, tmp_path):
+    """An app on a database of its own that many connections really share.
+
+    A SQLite file, or a PostgreSQL schema of its own, instead of the rolled-back
+    transaction of ``app``: for threads, real job stores and concurrent requests.
+    """
+    from app import scheduler
+
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'own.db'}" if backend.name == "sqlite"
+               else stack.enter_context(postgres_schema("own")))
+        application = create_app(test_config(DATABASE_URL=url))
+        Model.metadata.create_all(get_database(application).engine)
+        yield application
+        scheduler.stop(application)
+        get_database(application).engine.dispose()
 
 
 @contextmanager

@@ -7,59 +7,27 @@ together by a barrier, each with its own test client, as 16 browsers or scripts 
 """
 
 import io
-import itertools
-import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from app.accounts.services import issue_api_token
 from app.cohorts.models import Cohort, Membership, Module
-from app.db import Model, get_database, get_session, make_engine, utcnow
+from app.db import get_session, utcnow
 from app.discussions.models import Prompt
 from app.peer_review.models import Assignment
-from tests.conftest import require_postgres_url, with_search_path
-from tests.conftest import test_config as config_for_tests
 from tests.factories import create_cohort, create_module, create_program, create_user
 
 THREADS = 16
-_schemas = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_app(request, tmp_path) -> Iterator:
-    """An app on a database of its own that concurrent connections really share."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'concurrent.db'}", None
-    else:
-        base = require_postgres_url("PostgreSQL concurrency test")
-        schema = f"conc_{os.getpid()}_{next(_schemas)}"
-        admin = make_engine(base)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        url = with_search_path(base, schema)
-
-        def drop():
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            admin.dispose()
-    application = create_app(config_for_tests(DATABASE_URL=url))
-    Model.metadata.create_all(get_database(application).engine)
-    yield application
-    get_database(application).engine.dispose()
-    if drop is not None:
-        drop()
 
 
 @pytest.fixture
-def world(shared_app) -> dict:
+def world(own_database) -> dict:
     """An owner's program with one module and a cohort with a facilitator; their tokens."""
-    with shared_app.app_context():
+    with own_database.app_context():
         session = get_session()
         owner = create_user(session, can_own_programs=True)
         program = create_program(session, owner=owner)
@@ -112,41 +80,41 @@ def positions(app, model, parent_column, parent_id) -> list[int]:
             select(model.position).where(parent_column == parent_id).order_by(model.position)))
 
 
-def test_16_modules_added_at_once_all_get_their_own_place(shared_app, world):
+def test_16_modules_added_at_once_all_get_their_own_place(own_database, world):
     headers = bearer(world["tokens"]["owner"])
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/programs/{world['program']}/modules", json={"title": f"Parallel {n}"},
         headers=headers))
     assert statuses(responses) == {201: THREADS}, [
         r if isinstance(r, Exception) else r.get_json() for r in responses]
-    assert positions(shared_app, Module, Module.program_id, world["program"]) == list(
+    assert positions(own_database, Module, Module.program_id, world["program"]) == list(
         range(THREADS + 1))
 
 
-def test_16_prompts_added_at_once_all_get_their_own_place(shared_app, world):
+def test_16_prompts_added_at_once_all_get_their_own_place(own_database, world):
     headers = bearer(world["tokens"]["owner"])
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/modules/{world['module']}/prompts", json={"title": f"Reflect {n}"},
         headers=headers))
     assert statuses(responses) == {201: THREADS}
-    assert positions(shared_app, Prompt, Prompt.module_id, world["module"]) == list(
+    assert positions(own_database, Prompt, Prompt.module_id, world["module"]) == list(
         range(THREADS))
 
 
-def test_16_assignments_added_at_once_all_get_their_own_place(shared_app, world):
+def test_16_assignments_added_at_once_all_get_their_own_place(own_database, world):
     headers = bearer(world["tokens"]["owner"])
     rubric = [{"criterion": "Clear", "levels": [{"label": "No", "points": 0},
                                                {"label": "Yes", "points": 1}]}]
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/modules/{world['module']}/assignments",
         json={"title": f"Practise {n}", "instructions": "", "rubric": rubric,
               "reviews_required": 1, "submit_days": 3, "review_days": 2}, headers=headers))
     assert statuses(responses) == {201: THREADS}
-    assert positions(shared_app, Assignment, Assignment.module_id, world["module"]) == list(
+    assert positions(own_database, Assignment, Assignment.module_id, world["module"]) == list(
         range(THREADS))
 
 
-def test_modules_added_while_others_move_keep_positions_whole(shared_app, world):
+def test_modules_added_while_others_move_keep_positions_whole(own_database, world):
     headers = bearer(world["tokens"]["owner"])
 
     def add_or_move(client, n):
@@ -156,20 +124,20 @@ def test_modules_added_while_others_move_keep_positions_whole(shared_app, world)
         return client.patch(f"/api/v1/modules/{world['module']}", json={"position": 0},
                             headers=headers)
 
-    responses = at_once(shared_app, add_or_move)
+    responses = at_once(own_database, add_or_move)
     assert set(statuses(responses)) <= {200, 201}, statuses(responses)
-    assert positions(shared_app, Module, Module.program_id, world["program"]) == list(
+    assert positions(own_database, Module, Module.program_id, world["program"]) == list(
         range(THREADS // 2 + 1))
 
 
-def test_16_edits_of_a_programs_goals_at_once_leave_one_whole_list(shared_app, world):
+def test_16_edits_of_a_programs_goals_at_once_leave_one_whole_list(own_database, world):
     headers = bearer(world["tokens"]["owner"])
-    responses = at_once(shared_app, lambda client, n: client.patch(
+    responses = at_once(own_database, lambda client, n: client.patch(
         f"/api/v1/programs/{world['program']}",
         json={"goals": [f"Goal {n}.{k}" for k in range(n % 4 + 1)] + ["Shared"]},
         headers=headers))
     assert statuses(responses) == {200: THREADS}
-    with shared_app.app_context():
+    with own_database.app_context():
         from app.cohorts.models import ProgramGoal
         stored = get_session().scalars(select(ProgramGoal).where(
             ProgramGoal.program_id == world["program"]).order_by(ProgramGoal.position)).all()
@@ -178,60 +146,60 @@ def test_16_edits_of_a_programs_goals_at_once_leave_one_whole_list(shared_app, w
     assert len({goal.text.split(".")[0] for goal in stored[:-1]}) == 1  # one edit's list
 
 
-def test_the_same_new_person_added_16_times_at_once_is_enrolled_once(shared_app, world):
+def test_the_same_new_person_added_16_times_at_once_is_enrolled_once(own_database, world):
     headers = bearer(world["tokens"]["facilitator"])
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/cohorts/{world['cohort']}/members",
         json={"email": "newcomer@example.com", "role": "learner"}, headers=headers))
     assert statuses(responses) == {201: 1, 409: THREADS - 1}
     for response in responses:
         if response.status_code == 409:
             assert response.get_json()["error"]["code"] == "already_member"
-    with shared_app.app_context():
+    with own_database.app_context():
         assert get_session().scalar(select(func.count()).select_from(Membership).where(
             Membership.cohort_id == world["cohort"])) == 2
 
 
-def test_the_same_person_added_to_16_cohorts_at_once_gets_one_account(shared_app, world):
-    with shared_app.app_context():
+def test_the_same_person_added_to_16_cohorts_at_once_gets_one_account(own_database, world):
+    with own_database.app_context():
         session = get_session()
         program = session.get(Module, world["module"]).program
         cohorts = [create_cohort(session, program=program).id for _ in range(THREADS)]
         session.commit()
     headers = bearer(world["tokens"]["owner"])
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/cohorts/{cohorts[n]}/members",
         json={"email": "everywhere@example.com", "role": "learner"}, headers=headers))
     assert statuses(responses) == {201: THREADS}
-    with shared_app.app_context():
+    with own_database.app_context():
         session = get_session()
         from app.accounts.models import User
         assert session.scalar(select(func.count()).select_from(User).where(
             User.email == "everywhere@example.com")) == 1
 
 
-def test_the_same_csv_imported_16_times_at_once_enrols_everyone_once(shared_app, world):
+def test_the_same_csv_imported_16_times_at_once_enrols_everyone_once(own_database, world):
     headers = bearer(world["tokens"]["facilitator"])
     csv = "email,name,role\n" + "".join(f"person{n}@example.com,Person {n},\n"
                                         for n in range(20))
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/cohorts/{world['cohort']}/members/import", data=io.BytesIO(csv.encode()),
         content_type="text/csv", headers=headers))
     assert statuses(responses) == {200: THREADS}
     reports = [r.get_json() for r in responses]
     assert sum(len(report["invited"]) for report in reports) == 20
     assert sum(len(report["already_members"]) for report in reports) == 20 * (THREADS - 1)
-    with shared_app.app_context():
+    with own_database.app_context():
         assert get_session().scalar(select(func.count()).select_from(Membership).where(
             Membership.cohort_id == world["cohort"])) == 21
 
 
-def test_16_cohorts_launched_at_once(shared_app, world):
+def test_16_cohorts_launched_at_once(own_database, world):
     headers = bearer(world["tokens"]["owner"])
-    responses = at_once(shared_app, lambda client, n: client.post(
+    responses = at_once(own_database, lambda client, n: client.post(
         f"/api/v1/programs/{world['program']}/cohorts",
         json={"name": f"Run {n}", "starts_on": "2026-12-07", "timezone": "UTC",
               "anonymity": "off"}, headers=headers))
     assert statuses(responses) == {201: THREADS}
-    with shared_app.app_context():
+    with own_database.app_context():
         assert get_session().scalar(select(func.count()).select_from(Cohort)) == THREADS + 1

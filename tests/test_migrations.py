@@ -35,7 +35,7 @@ from sqlalchemy.exc import DatabaseError
 import app.db as app_db
 from app import audit, create_app, migrate
 from app.db import Model, get_database, get_session, make_engine
-from tests.conftest import require_postgres_url, with_search_path
+from tests.conftest import postgres_schema
 from tests.conftest import test_config as app_config
 from tests.factories import add_member, create_cohort, create_module, create_user
 
@@ -85,18 +85,8 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    url = require_postgres_url("PostgreSQL migration test")
-    schema = f"mig_{os.getpid()}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield with_search_path(url, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema("mig", "PostgreSQL migration test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Release jobs: one date job per upcoming release, the reconcile job, and who runs them."""
 
-import itertools
 import os
 import signal
 import subprocess
@@ -22,10 +21,9 @@ from app.accounts.models import User
 from app.cohorts import jobs, services
 from app.cohorts.models import Cohort, CohortModule
 from app.cohorts.signals import module_released
-from app.db import Model, get_database, get_session, make_engine, transaction, utcnow
+from app.db import Model, get_database, get_session, transaction, utcnow
 from app.mail import OutboxEmail
 from app.notifications.models import Notification
-from tests.conftest import require_postgres_url, with_search_path
 from tests.conftest import test_config as config_for_tests
 from tests.factories import add_member, create_module, create_program, create_user
 
@@ -33,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 START = date(2026, 3, 2)  # a Monday; New York changes to summer time on 8 March
 #: Within a week of the first two releases (14:00Z on 2 March, 13:00Z on 9 March).
 LAUNCHED = datetime(2026, 3, 2, 13, tzinfo=UTC)
-_schemas = itertools.count(1)
 
 
 def release_jobs(scheduler) -> dict[str, datetime]:
@@ -85,32 +82,6 @@ def scheduler(app):
                                paused=True)
     yield started
     scheduling.stop(app)
-
-
-@pytest.fixture
-def own_database(backend, tmp_path):
-    """An app on a database of its own (threads and real job stores need real connections)."""
-    if backend.name == "sqlite":
-        application = create_app(config_for_tests(DATABASE_URL=f"sqlite:///{tmp_path / 'own.db'}"))
-        Model.metadata.create_all(get_database(application).engine)
-        yield application
-        scheduling.stop(application)
-        get_database(application).engine.dispose()
-        return
-    url = require_postgres_url("PostgreSQL pass")
-    schema = f"sched_{os.getpid()}_{next(_schemas)}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    application = create_app(config_for_tests(DATABASE_URL=with_search_path(url, schema)))
-    Model.metadata.create_all(get_database(application).engine)
-    yield application
-    scheduling.stop(application)
-    get_database(application).engine.dispose()
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    admin.dispose()
 
 
 # --- date jobs follow the stored schedule -------------------------------------------------------
