@@ -4,6 +4,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from app.config import load_config
@@ -11,11 +12,19 @@ from app.db import MAX_ID
 
 
 class Int32Converter(IntegerConverter):
-    """``<int:…>`` limited to the range of a 32-bit INTEGER primary key."""
+    """``<int:…>`` limited to the range of a 32-bit INTEGER primary key.
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    A larger number names nothing that can exist, so it is a 404 at once. (Refusing the
+    match instead would let the router fall back to another method of the same address
+    and answer 405, which says the address exists.)
+    """
+
+    def to_python(self, value: str) -> int:
+        """The id, or NotFound when it is beyond the column's range."""
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -83,6 +83,22 @@ def test_marking_one_notification_with_a_bad_id_marks_nothing(client, db, login,
     assert _unread(db, member["user"]) == 1
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("DELETE", f"/api/v1/modules/{MAX_ID + 1}"),
+    ("PATCH", "/api/v1/programs/1099511627776"),
+    ("POST", f"/api/v1/cohorts/{HUGE}/members"),
+    ("DELETE", f"/api/v1/cohorts/1/modules/{HUGE}/completion"),
+    ("DELETE", f"/api/v1/modules/3/prompts/{HUGE}"),
+    ("GET", f"/api/v1/cohorts/{MAX_ID + 1}"),
+])
+def test_an_id_beyond_the_range_in_a_path_is_a_404_whatever_the_method(call, client, member,
+                                                                      method, path):
+    """Not a 405: that would say the address exists for some other method."""
+    response = call(client, method, path, json={}, headers=member["headers"])
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
 # --- NUL characters ------------------------------------------------------------------------------
 
 def test_a_nul_in_a_json_string_is_a_400(call, client, db, member, table_counts):
