@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test lint bench vendor clean
+.PHONY: install run test api-fuzz lint bench vendor clean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# Schemathesis against a live server, as an owner and as a learner (tests/fuzz/).
+api-fuzz: install
+	$(BIN)/pytest -m fuzz tests/fuzz
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,217 @@
+"""Schemathesis against the real server: no 5xx, and every response as the OpenAPI says.
+
+Not part of ``make test``: ``make api-fuzz`` runs these (``pytest -m fuzz tests/fuzz``), and
+CI runs that after the suite. Each test is one run on a fresh database — a temporary SQLite
+file, or a PostgreSQL schema of its own (``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes
+its absence a failure) — migrated with ``flask db upgrade`` and filled by ``flask demo
+seed``, served by ``python wsgi.py``, and fuzzed with the API token of one demo person:
+the program owner, or a learner of the demo cohort. Token revocation is left out, so the
+token lives through the run (checked at the end).
+
+Settings and bounds are in ``tests/fuzz/schemathesis.toml``; ``API_FUZZ_ARGS`` adds ``st run``
+options, e.g. ``API_FUZZ_ARGS="--seed 7 -n 200" make api-fuzz`` for a longer look. Each run
+leaves its output, JUnit report, VCR cassette and the server log in
+``test-artifacts/api-fuzz/<database>-<role>/``.
+"""
+
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.db import make_engine
+from tests.conftest import require_postgres_url, with_search_path
+
+pytestmark = pytest.mark.fuzz
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = Path(__file__).with_name("schemathesis.toml")
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "api-fuzz"
+OPENAPI_PATH = "/api/v1/openapi.json"
+DEMO_PASSWORD = "cohort-demo"
+TRACEBACK = "Traceback (most recent call last):"
+#: Each record of the server log starts with its time stamp.
+LOG_RECORD = re.compile(r"^(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", re.MULTILINE)
+SERVER_START_TIMEOUT = 30.0
+#: A hard stop far above a normal run (about a minute), in case a bound stops working.
+RUN_TIMEOUT = 900
+#: Whose token each run uses.
+ROLES = {"owner": "owner@demo.test", "learner": "learner1@demo.test"}
+
+
+@dataclass
+class LiveServer:
+    """The running app: where it answers and where it logs."""
+
+    url: str
+    log: Path
+
+    def unhandled_errors(self) -> Counter:
+        """The exception line ending each traceback in the log, counted."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        found: Counter = Counter()
+        for record in LOG_RECORD.split(text):
+            if TRACEBACK in record:
+                # The last traceback of a chain is the one the request died of.
+                lines = record.rsplit(TRACEBACK, 1)[1].splitlines()
+                found[next(line for line in lines if line and not line[0].isspace())] += 1
+        return found
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    """Whether the URL returns any HTTP response."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local server)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _call(url: str, *, token: str | None = None,
+          payload: dict | None = None) -> tuple[int, dict | None]:
+    """GET the URL, or POST ``payload`` as JSON; the status, and the JSON answer on success."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (local)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fuzz.db'}"
+        return
+    url = require_postgres_url("PostgreSQL API fuzzing")
+    schema = f"fuzz_{os.getpid()}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    yield with_search_path(url, schema)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture
+def artifacts(request) -> Path:
+    """This run's own, emptied folder under test-artifacts/api-fuzz/."""
+    folder = ARTIFACTS / request.node.callspec.id
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def live_server(database_url: str, artifacts: Path) -> Iterator[LiveServer]:
+    """``python wsgi.py`` on a free port, on the migrated and seeded database."""
+    port = _free_port()
+    server = LiveServer(url=f"http://127.0.0.1:{port}", log=artifacts / "server.log")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "BASE_URL": server.url,
+        "SCHEDULER_ENABLED": "0",
+        # The fuzzer calls POST /api/v1/tokens hundreds of times from one address.
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+        # Self-contained whatever the shell exports: no Redis, no SMTP, plain HTTP.
+        "APP_ENV": "development",
+        "SECURE_COOKIES": "",
+        "REDIS_URL": "",
+        "RATELIMIT_STORAGE_URI": "",
+        "MAIL_SERVER": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with server.log.open("w") as log:
+        for command in (["db", "upgrade"], ["demo", "seed"]):
+            done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command],
+                                  cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=120, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"flask {' '.join(command)} failed; see {server.log}")
+        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=REPO_ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _answers(server.url + OPENAPI_PATH):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer on {server.url}; see {server.log}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_api_keeps_its_contract_under_fuzzing(role: str, live_server: LiveServer,
+                                                 artifacts: Path):
+    """One schemathesis run as ``role``: no 5xx, no undocumented response, token intact."""
+    email = ROLES[role]
+    status, answer = _call(f"{live_server.url}/api/v1/tokens",
+                           payload={"email": email, "password": DEMO_PASSWORD, "name": "api-fuzz"})
+    assert status == 201, f"no token for {email}: {status}"
+    token = answer["token"]
+    output = artifacts / "schemathesis.txt"
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_FILE), "run",
+        live_server.url + OPENAPI_PATH,
+        "--report", "junit,vcr", "--report-dir", str(artifacts), "--no-color",
+        *shlex.split(os.environ.get("API_FUZZ_ARGS", "")),
+    ]
+    with output.open("w") as out:
+        # Run inside the artefacts folder: schemathesis keeps a cache in its working folder.
+        done = subprocess.run(command, cwd=artifacts, env={**os.environ, "API_FUZZ_TOKEN": token},
+                              stdout=out, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT,
+                              check=False)
+    text = output.read_text(errors="replace")
+    print(text)
+    errors = live_server.unhandled_errors()
+    if errors:
+        print("Unhandled errors in the server log (last traceback line, count):")
+        for line, count in errors.most_common():
+            print(f"  {count:4d}  {line}")
+    assert _call(f"{live_server.url}/api/v1/me", token=token)[0] == 200, (
+        f"the {role}'s token stopped working during the run, so the rest of it tested 401s")
+    summary = re.findall(r"^=+ (.* in [\d.]+s) =+$", text, flags=re.MULTILINE)
+    assert done.returncode == 0, (
+        f"schemathesis ({role}): {summary[-1] if summary else 'no summary'}; "
+        f"{len(errors)} distinct unhandled errors in the server log. "
+        f"Details: {output} and {live_server.log}")
