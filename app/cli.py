@@ -1,5 +1,8 @@
 """Commands shared by every feature: ``flask db …`` and ``flask demo seed``."""
 
+import logging
+import os
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -56,7 +59,11 @@ def scheduler_run() -> None:
     """Run the scheduler as its own process (production; web workers set SCHEDULER_ENABLED=0)."""
     from app.scheduler import run_blocking
 
-    run_blocking(current_app._get_current_object())
+    if not run_blocking(current_app._get_current_object()):
+        # A job thread still running would keep the interpreter from exiting (it joins the
+        # job threads on the way out), which is what the stop limit is there to prevent.
+        logging.shutdown()
+        os._exit(1)
 
 
 def init_app(app: Flask) -> None:

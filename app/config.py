@@ -82,6 +82,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "PORT": port,
         "BASE_URL": base_url or f"http://{host}:{port}",
         "SCHEDULER_ENABLED": _flag(env.get("SCHEDULER_ENABLED"), True),
+        # How long `flask scheduler run` lets a running job finish after SIGTERM or SIGINT.
+        "SCHEDULER_STOP_TIMEOUT": float(env.get("SCHEDULER_STOP_TIMEOUT") or 30),
         # Mail: without MAIL_SERVER the outbox is written to the log instead of sent.
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,

@@ -5,6 +5,7 @@ Each upcoming release has a date job ``release:{cohort_module_id}`` that runs
 date jobs in line with the stored schedule (see ``app.scheduler``).
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from app.cohorts.services import (
@@ -21,6 +22,8 @@ from app.scheduler import (
     set_date_job,
     sync_date_jobs,
 )
+
+log = logging.getLogger(__name__)
 
 RELEASE_JOB = "app.cohorts.jobs:release_one"
 RELEASE_JOB_PREFIX = "release:"
@@ -53,6 +56,7 @@ def reconcile_releases() -> int:
     scheduler = get_scheduler()
     if scheduler is not None:
         sync_release_jobs(scheduler, now=now)
+    log.info("releases reconciled: %d released", released)
     return released
 
 

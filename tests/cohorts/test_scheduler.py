@@ -1,6 +1,7 @@
 """Release jobs: one date job per upcoming release, the reconcile job, and who runs them."""
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -403,9 +404,131 @@ def test_the_single_process_server_starts_exactly_one_scheduler(tmp_path):
 
 # --- flask scheduler run ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
-                         ids=["SIGTERM", "SIGINT"])
-def test_flask_scheduler_run_releases_what_is_due_and_stops_on_a_signal(tmp_path, stop_signal):
+#: ``flask scheduler run``, with a SIGTERM the process sends itself at the exact moment
+#: named by STOP_AT: ``starting`` (before the scheduler starts), ``started`` (as it has just
+#: started, before its loop ran), ``mid-job`` (inside the reconcile job, after the due
+#: release and before its date jobs are synced, which then happens while the stop is under
+#: way) or ``stuck-job`` (inside a job that never ends).
+SCHEDULER_RUN = textwrap.dedent('''
+    import os
+    import signal
+    import sys
+    import time
+
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+    from flask.cli import main
+
+    from app import scheduler as scheduling
+    from app.cohorts import jobs
+
+    stop_at = os.environ.get("STOP_AT")
+
+    def send_stop():
+        """Send this process a SIGTERM."""
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if stop_at == "starting":
+        start = scheduling.start
+
+        def start_after_a_signal(app, scheduler, **options):
+            """Start the scheduler with a signal already pending."""
+            send_stop()
+            return start(app, scheduler, **options)
+
+        scheduling.start = start_after_a_signal
+    elif stop_at == "started":
+        build = scheduling.build_scheduler
+
+        def build_with_a_signal_at_start(app, **options):
+            """A scheduler that gets a signal as soon as it has started."""
+            scheduler = build(app, **options)
+            scheduler.add_listener(lambda event: send_stop(), EVENT_SCHEDULER_STARTED)
+            return scheduler
+
+        scheduling.build_scheduler = build_with_a_signal_at_start
+    elif stop_at in ("mid-job", "stuck-job"):
+        sync = jobs.sync_release_jobs
+
+        def sync_once_the_stop_began(scheduler, **options):
+            """Signal, then sync the date jobs (reading and changing jobs) during the stop."""
+            send_stop()
+            if stop_at == "stuck-job":
+                time.sleep(3600)
+            deadline = time.monotonic() + 5
+            while scheduler.running and time.monotonic() < deadline:
+                time.sleep(0.01)
+            sync(scheduler, **options)
+
+        jobs.sync_release_jobs = sync_once_the_stop_began
+
+    sys.argv = ["flask", "--app", "wsgi", "scheduler", "run"]
+    main()
+''')
+
+
+class SchedulerProcess:
+    """``flask scheduler run`` in a process of its own, its output read line by line."""
+
+    def __init__(self, database: str, **env: str):
+        """Start the process on ``database``, with ``env`` added to its environment."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SCHEDULER_RUN], cwd=ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "DATABASE_URL": database, "SECRET_KEY": "x" * 32,
+                 "SCHEDULER_ENABLED": "0", "APP_ENV": "development", **env})
+        self.lines: list[str] = []
+        self._unread: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        """Collect the output until the process closes it."""
+        for line in self.process.stdout:
+            self.lines.append(line)
+            self._unread.put(line)
+        self._unread.put(None)
+
+    @property
+    def output(self) -> str:
+        """Everything the process has written so far."""
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        """Wait until the process writes a line containing ``text``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._unread.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                pytest.fail(f"no {text!r} within {timeout} s:\n{self.output}")
+            if line is None:
+                pytest.fail(f"the scheduler exited before {text!r}:\n{self.output}")
+            if text in line:
+                return
+
+    def exit_code(self, timeout: float) -> int:
+        """Wait for the process to end; its exit code."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {timeout} s later:\n{self.output}")
+        self._reader.join(timeout=5)
+        return code
+
+    def end(self) -> None:
+        """Kill the process if it is still running."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def scheduler_run(tmp_path):
+    """A SQLite database with one due release, and a way to run ``flask scheduler run`` on it.
+
+    Yields (run, app): ``run(**env)`` starts a scheduler process; ``app`` reads the database.
+    """
     database = f"sqlite:///{tmp_path / 'scheduler.db'}"
     app = create_app(config_for_tests(DATABASE_URL=database))
     Model.metadata.create_all(get_database(app).engine)
@@ -414,28 +537,51 @@ def test_flask_scheduler_run_releases_what_is_due_and_stops_on_a_signal(tmp_path
     for later in modules[1:]:
         set_release_at(app, later.id, utcnow() + timedelta(days=3))
     get_database(app).engine.dispose()
-    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "x" * 32,
-           "SCHEDULER_ENABLED": "0", "APP_ENV": "development"}
-    log = (tmp_path / "scheduler.log").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler",
-                                "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while counts(app) != (3, 3):
-            assert process.poll() is None, "the scheduler exited early"
-            assert time.monotonic() < deadline, "the due release was not processed"
-            time.sleep(0.1)
-        process.send_signal(stop_signal)
-        returncode = process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
-    assert returncode == 0, output
-    assert "Traceback" not in output, output
+    processes: list[SchedulerProcess] = []
+
+    def run(**env: str) -> SchedulerProcess:
+        """Start ``flask scheduler run`` on the database."""
+        processes.append(SchedulerProcess(database, **env))
+        return processes[-1]
+
+    yield run, app
+    for process in processes:
+        process.end()
+    get_database(app).engine.dispose()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
+                         ids=["SIGTERM", "SIGINT"])
+def test_flask_scheduler_run_releases_what_is_due_and_stops_on_a_signal(scheduler_run,
+                                                                        stop_signal):
+    run, app = scheduler_run
+    process = run()
+    process.wait_for("releases reconciled")  # the catch-up at start has run
+    process.process.send_signal(stop_signal)
+    assert process.exit_code(timeout=10) == 0, process.output
+    assert "Traceback" not in process.output, process.output
+    assert "scheduler stopped" in process.output, process.output
     assert counts(app) == (3, 3)
-    with app.app_context():
-        assert get_session().get(CohortModule, modules[0].id).released_at is not None
+
+
+@pytest.mark.parametrize("stop_at", ["starting", "started", "mid-job"])
+def test_flask_scheduler_run_stops_cleanly_whenever_the_signal_comes(scheduler_run, stop_at):
+    run, app = scheduler_run
+    process = run(STOP_AT=stop_at)
+    assert process.exit_code(timeout=30) == 0, process.output
+    assert "Traceback" not in process.output, process.output
+    assert "scheduler stopped" in process.output, process.output
+    # A release is processed entirely or not at all.
+    assert counts(app) in {(0, 0), (3, 3)}
+    if stop_at == "mid-job":  # the job under way when the signal came was let finish
+        assert "releases reconciled" in process.output.split("scheduler stopping")[1]
+        assert counts(app) == (3, 3)
+
+
+def test_flask_scheduler_run_does_not_wait_forever_for_a_stuck_job(scheduler_run):
+    run, _ = scheduler_run
+    process = run(STOP_AT="stuck-job", SCHEDULER_STOP_TIMEOUT="0.5")
+    process.wait_for("scheduler stopping")
+    assert process.exit_code(timeout=10) == 1, process.output
+    assert "jobs still running: release-due-modules" in process.output, process.output
+    assert "Traceback" not in process.output, process.output
