@@ -27,7 +27,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # Schemathesis against a live server, as an owner and as a learner (tests/fuzz/).
 api-fuzz: install
