@@ -9,23 +9,15 @@ full-page screenshot in ``test-artifacts/screenshots/`` and shows the server log
 
 import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.browser.accessibility import assert_accessible
+from tests.live_server import REPO_ROOT, LiveServer, serve_demo
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,41 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-default-apps",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
-SERVER_START_TIMEOUT = 30.0
-LOG_TAIL_CHARS = 6000
 DEMO_PASSWORD = "cohort-demo"
-
-
-@dataclass
-class LiveServer:
-    """The running app: where it answers, its database file and its log."""
-
-    url: str
-    database: Path
-    log: Path
-
-    def log_tail(self) -> str:
-        """The end of the server's output."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return text[-LOG_TAIL_CHARS:]
-
-
-def _free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    """Whether the URL returns any HTTP response."""
-    try:
-        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local server)
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -92,50 +50,10 @@ def chromium_path() -> Path:
 def live_server(chromium_path: Path, tmp_path_factory) -> Iterator[LiveServer]:
     """The app served by ``python wsgi.py`` on a free port, with the demo data."""
     workdir = tmp_path_factory.mktemp("live")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = LiveServer(url=url, database=workdir / "live.db", log=workdir / "server.log")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{server.database}",
-        "SECRET_KEY": secrets.token_hex(32),
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "SCHEDULER_ENABLED": "0",
-        "BASE_URL": url,
-        # Every test signs in from the same address; the default limit is for humans.
-        "LOGIN_RATE_LIMIT": "300 per minute",
-        # Self-contained whatever the shell exports: plain-HTTP cookies, no Redis, no SMTP.
-        "APP_ENV": "development",
-        "SECURE_COOKIES": "",
-        "REDIS_URL": "",
-        "RATELIMIT_STORAGE_URI": "",
-        "MAIL_SERVER": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with server.log.open("w") as log:
-        for command in (["db", "upgrade"], ["demo", "seed"]):
-            done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command],
-                                  cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=120, check=False)
-            if done.returncode != 0:
-                pytest.fail(f"flask {' '.join(command)} failed:\n{server.log_tail()}")
-        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=REPO_ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(f"{url}/login"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer on {url}/login:\n{server.log_tail()}")
-            time.sleep(0.2)
+    # Every test signs in from the same address; the default limit is for humans.
+    with serve_demo(f"sqlite:///{workdir / 'live.db'}", workdir / "server.log",
+                    login_rate_limit="300 per minute") as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 
 def invitation_link(live_server, email: str) -> str:
     """The invitation link from the newest e-mail to ``email`` in the live outbox."""
-    with closing(sqlite3.connect(live_server.database)) as connection:
+    database = live_server.database_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as connection:
         row = connection.execute(
             "SELECT body_text FROM outbox_emails WHERE to_address = ? ORDER BY id DESC LIMIT 1",
             (email,),

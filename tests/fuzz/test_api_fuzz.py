@@ -18,27 +18,23 @@ leaves its output, JUnit report, VCR cassette and the server log in
 import json
 import os
 import re
-import secrets
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import postgres_schema
+from tests.live_server import REPO_ROOT, LiveServer, serve_demo
 
 pytestmark = pytest.mark.fuzz
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_FILE = Path(__file__).with_name("schemathesis.toml")
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "api-fuzz"
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -46,48 +42,22 @@ DEMO_PASSWORD = "cohort-demo"
 TRACEBACK = "Traceback (most recent call last):"
 #: Each record of the server log starts with its time stamp.
 LOG_RECORD = re.compile(r"^(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", re.MULTILINE)
-SERVER_START_TIMEOUT = 30.0
 #: A hard stop far above a normal run (about a minute), in case a bound stops working.
 RUN_TIMEOUT = 900
 #: Whose token each run uses.
 ROLES = {"owner": "owner@demo.test", "learner": "learner1@demo.test"}
 
 
-@dataclass
-class LiveServer:
-    """The running app: where it answers and where it logs."""
-
-    url: str
-    log: Path
-
-    def unhandled_errors(self) -> Counter:
-        """The exception line ending each traceback in the log, counted."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        found: Counter = Counter()
-        for record in LOG_RECORD.split(text):
-            if TRACEBACK in record:
-                # The last traceback of a chain is the one the request died of.
-                lines = record.rsplit(TRACEBACK, 1)[1].splitlines()
-                found[next(line for line in lines if line and not line[0].isspace())] += 1
-        return found
-
-
-def _free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    """Whether the URL returns any HTTP response."""
-    try:
-        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local server)
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
+def unhandled_errors(log: Path) -> Counter:
+    """The exception line ending each traceback in a server log, counted."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    found: Counter = Counter()
+    for record in LOG_RECORD.split(text):
+        if TRACEBACK in record:
+            # The last traceback of a chain is the one the request died of.
+            lines = record.rsplit(TRACEBACK, 1)[1].splitlines()
+            found[next(line for line in lines if line and not line[0].isspace())] += 1
+    return found
 
 
 def _call(url: str, *, token: str | None = None,
@@ -127,49 +97,10 @@ def artifacts(request) -> Path:
 @pytest.fixture
 def live_server(database_url: str, artifacts: Path) -> Iterator[LiveServer]:
     """``python wsgi.py`` on a free port, on the migrated and seeded database."""
-    port = _free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", log=artifacts / "server.log")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_hex(32),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "BASE_URL": server.url,
-        "SCHEDULER_ENABLED": "0",
-        # The fuzzer calls POST /api/v1/tokens hundreds of times from one address.
-        "LOGIN_RATE_LIMIT": "100000 per minute",
-        # Self-contained whatever the shell exports: no Redis, no SMTP, plain HTTP.
-        "APP_ENV": "development",
-        "SECURE_COOKIES": "",
-        "REDIS_URL": "",
-        "RATELIMIT_STORAGE_URI": "",
-        "MAIL_SERVER": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with server.log.open("w") as log:
-        for command in (["db", "upgrade"], ["demo", "seed"]):
-            done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command],
-                                  cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=120, check=False)
-            if done.returncode != 0:
-                pytest.fail(f"flask {' '.join(command)} failed; see {server.log}")
-        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=REPO_ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(server.url + OPENAPI_PATH):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer on {server.url}; see {server.log}")
-            time.sleep(0.2)
+    # The fuzzer calls POST /api/v1/tokens hundreds of times from one address.
+    with serve_demo(database_url, artifacts / "server.log", login_rate_limit="100000 per minute",
+                    ready_path=OPENAPI_PATH) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _token(server: LiveServer, email: str, name: str) -> dict:
@@ -202,7 +133,7 @@ def test_the_api_keeps_its_contract_under_fuzzing(role: str, live_server: LiveSe
                               timeout=RUN_TIMEOUT, check=False)
     text = output.read_text(errors="replace")
     print(text)
-    errors = live_server.unhandled_errors()
+    errors = unhandled_errors(live_server.log)
     if errors:
         print("Unhandled errors in the server log (last traceback line, count):")
         for line, count in errors.most_common():
