@@ -139,6 +139,20 @@ def app(backend: Backend, config_overrides: dict):
     connection.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A new, empty database (no tables): a SQLite file, or a PostgreSQL schema of its own.
+
+    For tests that build the schema themselves (migrations) or run the app as a separate
+    process (API fuzzing).
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with postgres_schema("empty") as url:
+        yield url
+
+
 @pytest.fixture
 def own_database(backend, tmp_path):
     """An app on a database of its own that many connections really share.

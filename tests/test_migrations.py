@@ -1,6 +1,6 @@
 """DATA-8: the migrations build exactly the models' schema, safely, on both databases.
 
-SQLite runs on a temporary file; PostgreSQL in a schema of its own (``mig_<pid>``),
+SQLite runs on a temporary file; PostgreSQL in a schema of its own (``empty_<pid>_<n>``),
 created and dropped here. ``TEST_DATABASE_URL`` enables PostgreSQL; without it that
 variant is skipped, unless ``REQUIRE_POSTGRES=1`` makes its absence a failure.
 """
@@ -35,7 +35,6 @@ from sqlalchemy.exc import DatabaseError
 import app.db as app_db
 from app import audit, create_app, migrate
 from app.db import Model, get_database, get_session, make_engine
-from tests.conftest import postgres_schema
 from tests.conftest import test_config as app_config
 from tests.factories import add_member, create_cohort, create_module, create_user
 
@@ -77,16 +76,6 @@ def _current(engine: Engine) -> str | None:
 def _tables(engine: Engine) -> set[str]:
     """The tables of the database (of its search path's first schema on PostgreSQL)."""
     return set(inspect(engine).get_table_names())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    """An empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    with postgres_schema("mig", "PostgreSQL migration test") as url:
-        yield url
 
 
 @pytest.fixture
@@ -140,7 +129,7 @@ def test_upgrading_an_empty_database_gives_exactly_the_models_schema(migrated_ap
             in_schema = set(connection.scalars(text(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
                 {"s": schema}))
-        assert schema.startswith("mig_")
+        assert schema.startswith("empty_")  # the test's own, not public
         assert set(Model.metadata.tables) <= in_schema
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import postgres_schema
 from tests.live_server import REPO_ROOT, LiveServer, serve_demo
 
 pytestmark = pytest.mark.fuzz
@@ -73,16 +72,6 @@ def _call(url: str, *, token: str | None = None,
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fuzz.db'}"
-        return
-    with postgres_schema("fuzz", "PostgreSQL API fuzzing") as url:
-        yield url
 
 
 @pytest.fixture
