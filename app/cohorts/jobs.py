@@ -8,7 +8,7 @@ date jobs in line with the stored schedule (see ``app.scheduler``).
 import logging
 from datetime import datetime, timedelta
 
-from app.cohorts.services import (
+from app.cohorts.releases import (
     list_upcoming_releases,
     release_due_modules,
     release_or_record_failure,

@@ -8,10 +8,10 @@ from sqlalchemy import func, insert, select
 
 from app import audit
 from app.accounts.models import User
+from app.cohorts.access import get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_module_for
 from app.db import get_session, lock_for_update, transaction, utcnow
 from app.discussions.models import Prompt, Thread
 from app.errors import Invalid, NotFound

@@ -12,9 +12,10 @@ from sqlalchemy import String, cast, func, literal, select, update
 from app import audit, realtime
 from app.accounts.models import User
 from app.accounts.services import hash_secret
+from app.cohorts.access import list_my_cohort_roles, sees_module_content
 from app.cohorts.models import Membership
 from app.cohorts.parts import milestones, parts_of_cohorts
-from app.cohorts.services import list_modules_of, list_my_cohort_roles, sees_module_content
+from app.cohorts.progress import list_modules_of
 from app.db import get_session, insert_for, transaction
 from app.errors import NotFound
 from app.mail import OutboxEmail

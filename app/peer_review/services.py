@@ -10,10 +10,10 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.accounts.models import User
+from app.cohorts.access import get_cohort_module, get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_cohort_module, get_module_for
 from app.db import get_session, lock_for_update, transaction
 from app.errors import Invalid, NotFound
 from app.peer_review.models import (
