@@ -35,7 +35,6 @@ from app.cohorts.releases import reschedule_release
 from app.cohorts.roster import list_roster
 from app.db import utcnow
 from app.errors import BadRequest
-from app.sanitize import render_markdown
 
 bp = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
 
@@ -225,7 +224,7 @@ class ReleaseRequest(Schema):
 def _present_part(part) -> CohortPartOut:
     """A thread or assignment with its dates in UTC."""
     return CohortPartOut(
-        id=part.id, title=part.title, body_html=str(render_markdown(part.body)), url=part.url,
+        id=part.id, title=part.title, body_html=part.body_html, url=part.url,
         facts=list(part.facts),
         dates=[PartDateOut(label=label, at=at.astimezone(UTC)) for label, at in part.dates],
         due_at=part.due_at.astimezone(UTC) if part.due_at else None)
@@ -241,7 +240,7 @@ def _present_module(module, *, show_content: bool, now, parts=None,
     return CohortModuleOut(
         id=module.id, position=module.position, title=module.title,
         release_at=module.release_at, released=released,
-        body_html=str(render_markdown(module.body)) if shown else None,
+        body_html=module.body_html if shown else None,
         completed=completed,
         threads=[_present_part(p) for p in parts if p.kind == "thread"] if shown else None,
         assignments=([_present_part(p) for p in parts if p.kind == "assignment"]

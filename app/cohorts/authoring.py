@@ -123,7 +123,7 @@ def _snapshot_modules(session, cohort: Cohort, program: Program) -> dict[int, in
     for module in program.modules:
         copies[module.id] = CohortModule(
             cohort_id=cohort.id, module_id=module.id, position=module.position,
-            title=module.title, body=module.body,
+            title=module.title, body=module.body, body_html=module.body_html,
             release_offset_days=module.release_offset_days, release_time=module.release_time,
             release_at=release_instant(cohort.starts_on, module.release_offset_days,
                                        module.release_time, cohort.timezone),

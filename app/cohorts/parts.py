@@ -23,8 +23,8 @@ class ModulePart:
     module_id: int
     position: int
     title: str
-    #: Markdown as written by the owner (render with ``render_markdown``).
-    body: str
+    #: The owner's Markdown as cleaned HTML, rendered when it was written (app.sanitize).
+    body_html: str
     #: A page for it, when its feature has one.
     url: str | None = None
     #: Short plain-text facts, e.g. "Reply to at least 2 peers".

@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Model, utcnow
+from app.sanitize import keep_rendered
 
 #: Stage offsets must keep the stages in order: reflect, respond, synthesize, closed.
 _STAGES_IN_ORDER = (
@@ -30,6 +31,8 @@ class Prompt(Model):
     title: Mapped[str] = mapped_column(String(200))
     #: Markdown as written by the owner.
     body: Mapped[str] = mapped_column(Text, default="")
+    #: ``body`` rendered and cleaned when it is written (app.sanitize); pages show this.
+    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Whether learners may post anonymously (where the cohort's policy allows it at all).
     anonymity_allowed: Mapped[bool] = mapped_column(default=True)
     #: Days after the module's release at which each stage opens (reflect opens at release).
@@ -60,9 +63,15 @@ class Thread(Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: Copied from the prompt's stored HTML at launch.
+    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     anonymity_allowed: Mapped[bool] = mapped_column(default=True)
     respond_after_days: Mapped[int] = mapped_column(default=2)
     synthesize_after_days: Mapped[int] = mapped_column(default=5)
     close_after_days: Mapped[int] = mapped_column(default=7)
     min_replies: Mapped[int] = mapped_column(default=2)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+keep_rendered(Prompt.body, Prompt.body_html)
+keep_rendered(Thread.body, Thread.body_html, copied=True)

@@ -162,7 +162,8 @@ def copy_prompts_to_cohort(cohort: Cohort, modules: dict[int, int]) -> int:
         get_session().execute(insert(Thread), [
             {"cohort_id": cohort.id, "cohort_module_id": modules[prompt.module_id],
              "prompt_id": prompt.id, "position": prompt.position, "title": prompt.title,
-             "body": prompt.body, "anonymity_allowed": prompt.anonymity_allowed,
+             "body": prompt.body, "body_html": prompt.body_html,
+             "anonymity_allowed": prompt.anonymity_allowed,
              "respond_after_days": prompt.respond_after_days,
              "synthesize_after_days": prompt.synthesize_after_days,
              "close_after_days": prompt.close_after_days, "min_replies": prompt.min_replies,
@@ -218,7 +219,7 @@ class DiscussionParts:
         return [
             ModulePart(
                 kind="prompt", id=prompt.id, module_id=prompt.module_id,
-                position=prompt.position, title=prompt.title, body=prompt.body,
+                position=prompt.position, title=prompt.title, body_html=prompt.body_html,
                 url=url_for("discussions.edit_prompt", module_id=prompt.module_id,
                             prompt_id=prompt.id),
                 facts=(_stage_fact("Replies open", prompt.respond_after_days),
@@ -249,7 +250,7 @@ class DiscussionParts:
             cohort, module = placed[thread.cohort_module_id]
             parts.append(ModulePart(
                 kind="thread", id=thread.id, module_id=thread.cohort_module_id,
-                position=thread.position, title=thread.title, body=thread.body,
+                position=thread.position, title=thread.title, body_html=thread.body_html,
                 facts=tuple(_shared_facts(thread)),
                 dates=thread_dates(thread, module.release_at, cohort.timezone),
             ))

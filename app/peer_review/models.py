@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Model, utcnow
+from app.sanitize import keep_rendered
 
 _WINDOWS = (
     "reviews_required BETWEEN 1 AND 10 AND submit_days >= 0 AND review_days >= 0"
@@ -80,6 +81,8 @@ class Assignment(Model):
     title: Mapped[str] = mapped_column(String(200))
     #: Markdown as written by the owner.
     instructions: Mapped[str] = mapped_column(Text, default="")
+    #: ``instructions`` rendered and cleaned when written (app.sanitize); pages show this.
+    instructions_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
                                            unique=True)
     reviews_required: Mapped[int] = mapped_column(default=3)
@@ -113,6 +116,8 @@ class CohortAssignment(Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str] = mapped_column(Text, default="")
+    #: Copied from the assignment's stored HTML at launch.
+    instructions_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
                                            unique=True)
     reviews_required: Mapped[int] = mapped_column(default=3)
@@ -121,3 +126,8 @@ class CohortAssignment(Model):
     review_expiry_hours: Mapped[int] = mapped_column(default=48)
 
     rubric: Mapped[Rubric] = relationship()
+
+
+keep_rendered(Assignment.instructions, Assignment.instructions_html)
+keep_rendered(CohortAssignment.instructions, CohortAssignment.instructions_html,
+              copied=True)

@@ -15,6 +15,7 @@ from sqlalchemy import literal, select
 from app.cohorts import parts
 from app.cohorts.parts import ModulePart
 from app.db import get_session
+from app.sanitize import render_html
 
 _ids = itertools.count(1)
 
@@ -29,9 +30,10 @@ class FakeProvider:
     def add(self, module, kind: str, title: str, *, body: str = "",
             dates: tuple[tuple[str, datetime], ...] = (), due_at: datetime | None = None,
             url: str | None = None) -> ModulePart:
-        """Declare a thread or assignment of a cohort module."""
+        """Declare a thread or assignment of a cohort module (its Markdown ``body`` is
+        rendered here, as a real feature renders it when the part is saved)."""
         part = ModulePart(kind=kind, id=next(_ids), module_id=module.id, position=len(self.parts),
-                          title=title, body=body, url=url, dates=dates, due_at=due_at,
+                          title=title, body_html=render_html(body), url=url, dates=dates, due_at=due_at,
                           facts=("Reply to at least 2 peers",) if kind == "thread" else ())
         self.parts.append(part)
         return part
