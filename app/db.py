@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -104,6 +104,11 @@ class Model(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def columns_of(mixin: type) -> tuple[str, ...]:
+    """The columns a declarative mixin declares, in order (e.g. the settings a copy takes)."""
+    return tuple(name for name, value in vars(mixin).items() if isinstance(value, MappedColumn))
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
