@@ -17,6 +17,8 @@ from app.cohorts.schedule import days_after
 from app.db import get_session, lock_for_update, transaction
 from app.errors import Invalid, NotFound
 from app.peer_review.models import (
+    ASSIGNMENT_DEFAULTS,
+    ASSIGNMENT_SETTINGS,
     Assignment,
     CohortAssignment,
     Rubric,
@@ -195,14 +197,15 @@ def _rubric_as_input(rubric: Rubric) -> list[dict]:
 # --- authoring ---------------------------------------------------------------------------------
 
 def add_assignment(user: User, module_id: int, *, title: str, instructions: str = "",
-                   rubric: RubricInput, reviews_required: int = 3, submit_days: int = 7,
-                   review_days: int = 4, review_expiry_hours: int = 48) -> Assignment:
-    """Append a practice assignment with its rubric to a module of the user's program."""
+                   rubric: RubricInput, **settings) -> Assignment:
+    """Append a practice assignment with its rubric to a module of the user's program.
+
+    ``settings`` are its review load and windows (``ASSIGNMENT_DEFAULTS`` names them); any
+    left out take their default.
+    """
     module = get_authoring_module(user, module_id)
-    values, criteria = _clean_assignment(
-        title=title, instructions=instructions, rubric=rubric,
-        reviews_required=reviews_required, submit_days=submit_days, review_days=review_days,
-        review_expiry_hours=review_expiry_hours)
+    values, criteria = _clean_assignment(title=title, instructions=instructions, rubric=rubric,
+                                         **{**ASSIGNMENT_DEFAULTS, **settings})
     with transaction() as session:
         lock_for_update(session, Module, module.id)  # positions are unique per module
         last = session.scalar(select(func.max(Assignment.position))
@@ -283,12 +286,8 @@ def copy_assignments_to_cohort(cohort: Cohort,
         CohortAssignment(
             cohort_id=cohort.id, cohort_module_id=modules[assignment.module_id],
             assignment_id=assignment.id, position=assignment.position,
-            title=assignment.title, instructions=assignment.instructions,
-            instructions_html=assignment.instructions_html,
             rubric=_copy_rubric(assignment.rubric),
-            reviews_required=assignment.reviews_required,
-            submit_days=assignment.submit_days, review_days=assignment.review_days,
-            review_expiry_hours=assignment.review_expiry_hours)
+            **{name: getattr(assignment, name) for name in ASSIGNMENT_SETTINGS})
         for assignment in assignments
     ]
     session.add_all(copies)

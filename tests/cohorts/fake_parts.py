@@ -33,7 +33,8 @@ class FakeProvider:
         """Declare a thread or assignment of a cohort module (its Markdown ``body`` is
         rendered here, as a real feature renders it when the part is saved)."""
         part = ModulePart(kind=kind, id=next(_ids), module_id=module.id, position=len(self.parts),
-                          title=title, body_html=render_html(body), url=url, dates=dates, due_at=due_at,
+                          title=title, body_html=render_html(body), url=url, dates=dates,
+                          due_at=due_at,
                           facts=("Reply to at least 2 peers",) if kind == "thread" else ())
         self.parts.append(part)
         return part
