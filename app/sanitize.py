@@ -104,12 +104,20 @@ def keep_rendered(source: InstrumentedAttribute, target: InstrumentedAttribute, 
         setattr(instance, name, render_html(value))
 
 
-def rerender_all(session: Session, batch: int = 200) -> int:
+def rerender_all(batch: int = 200) -> int:
     """Render every stored Markdown column again; return how many HTML values changed.
 
     Run (``flask content rerender``) after the cleaning rules change. Rows whose HTML is
-    already current are not written.
+    already current are not written; everything commits together.
     """
+    from app.db import transaction
+
+    with transaction() as session:
+        return _rerender(session, batch)
+
+
+def _rerender(session: Session, batch: int) -> int:
+    """Render each declared column again in batches of rows, writing only what changed."""
     changed = 0
     for source, target in RENDERED:
         model = source.class_

@@ -64,7 +64,7 @@ class Module(Model):
     #: Markdown as written by the owner.
     body: Mapped[str] = mapped_column(Text, default="")
     #: ``body`` rendered and cleaned when it is written (app.sanitize); pages show this.
-    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
     release_offset_days: Mapped[int] = mapped_column(default=0)
     #: Local wall-clock time of release in the cohort's time zone.
     release_time: Mapped[time] = mapped_column(default=time(9, 0))
@@ -145,7 +145,7 @@ class CohortModule(Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     #: Copied from the program module's stored HTML at launch.
-    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
     release_offset_days: Mapped[int] = mapped_column(default=0)
     release_time: Mapped[time] = mapped_column(default=time(9, 0))
     #: The stored schedule: when the module becomes visible (UTC).

@@ -31,7 +31,7 @@ class PromptSettings:
     #: Markdown as written by the owner.
     body: Mapped[str] = mapped_column(Text, default="")
     #: ``body`` cleaned into HTML when it is written (app.sanitize); pages show this.
-    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
     #: Whether learners may post anonymously (where the cohort's policy allows it at all).
     anonymity_allowed: Mapped[bool] = mapped_column(
         default=PROMPT_DEFAULTS["anonymity_allowed"])

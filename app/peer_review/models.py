@@ -83,7 +83,7 @@ class AssignmentSettings:
     #: Markdown as written by the owner.
     instructions: Mapped[str] = mapped_column(Text, default="")
     #: ``instructions`` cleaned into HTML when written (app.sanitize); pages show this.
-    instructions_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    instructions_html: Mapped[str] = mapped_column(Text, default="")
     reviews_required: Mapped[int] = mapped_column(
         default=ASSIGNMENT_DEFAULTS["reviews_required"])
     #: Submissions are due this many days after the module's release.

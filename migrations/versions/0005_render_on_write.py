@@ -36,17 +36,24 @@ def upgrade() -> None:
     """Apply this migration."""
     for table_name, _, html in RENDERED:
         with op.batch_alter_table(table_name, schema=None) as batch_op:
-            batch_op.add_column(sa.Column(html, sa.Text(), server_default='', nullable=False))
+            batch_op.add_column(sa.Column(html, sa.Text(), nullable=True))
 
     connection = op.get_bind()
     for table_name, source, html in RENDERED:
         table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(source),
                          sa.column(html))
+        connection.execute(sa.update(table).where(sa.or_(table.c[source].is_(None),
+                                                         table.c[source] == ""))
+                           .values({html: ""}))
         rows = connection.execute(sa.select(table.c.id, table.c[source])
-                                  .where(table.c[source] != "")).all()
+                                  .where(table.c[html].is_(None))).all()
         for row_id, text in rows:
             connection.execute(sa.update(table).where(table.c.id == row_id)
                                .values({html: render_html(text)}))
+
+    for table_name, _, html in RENDERED:
+        with op.batch_alter_table(table_name, schema=None) as batch_op:
+            batch_op.alter_column(html, existing_type=sa.Text(), nullable=False)
 
 
 def downgrade() -> None:

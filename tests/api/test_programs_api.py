@@ -281,7 +281,8 @@ class FakeProvider:
     def parts_of_modules(self, modules):
         """One prompt per module."""
         return [ModulePart(kind="prompt", id=100 + m.id, module_id=m.id, position=0,
-                           title=f"Reflect on {m.title}", body="Think **hard**",
+                           title=f"Reflect on {m.title}",
+                           body_html="<p>Think <strong>hard</strong></p>",
                            facts=("Reply to at least 2 peers",)) for m in modules]
 
     def parts_of_cohort_modules(self, cohort, modules):

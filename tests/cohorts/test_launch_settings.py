@@ -22,6 +22,7 @@ from app.peer_review.models import (
     Assignment,
     CohortAssignment,
 )
+from app.sanitize import render_html
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 #: What each copy adds of its own, beside the settings: where it sits and where it came from.
@@ -54,8 +55,9 @@ def test_launch_copies_every_prompt_and_assignment_setting(app, db, authoring):
                          "instructions": "Write **what** you would say.",
                          "reviews_required": 2, "submit_days": 5, "review_days": 3,
                          "review_expiry_hours": 24}
-    assert set(prompt_values) == set(PROMPT_SETTINGS)
-    assert set(assignment_values) == set(ASSIGNMENT_SETTINGS)
+    # The stored HTML is derived from the Markdown when it is written, and copied with it.
+    assert set(prompt_values) == set(PROMPT_SETTINGS) - {"body_html"}
+    assert set(assignment_values) == set(ASSIGNMENT_SETTINGS) - {"instructions_html"}
     assert all(prompt_values[name] != default for name, default in PROMPT_DEFAULTS.items())
     assert all(assignment_values[name] != default
                for name, default in ASSIGNMENT_DEFAULTS.items())
@@ -70,8 +72,11 @@ def test_launch_copies_every_prompt_and_assignment_setting(app, db, authoring):
         thread = session.scalar(select(Thread).where(Thread.cohort_id == cohort.id))
         copy = session.scalar(select(CohortAssignment)
                               .where(CohortAssignment.cohort_id == cohort.id))
-        assert {name: getattr(thread, name) for name in PROMPT_SETTINGS} == prompt_values
-        assert {name: getattr(copy, name) for name in ASSIGNMENT_SETTINGS} == assignment_values
+        assert {name: getattr(thread, name) for name in PROMPT_SETTINGS} == {
+            **prompt_values, "body_html": render_html(prompt_values["body"])}
+        assert {name: getattr(copy, name) for name in ASSIGNMENT_SETTINGS} == {
+            **assignment_values,
+            "instructions_html": render_html(assignment_values["instructions"])}
 
 
 def test_every_default_comes_from_its_one_place(app, openapi):
