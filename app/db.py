@@ -1,12 +1,12 @@
 """Database: the model base, one session per app context, transactions, and what runs
-after a commit."""
+after a commit or after the response."""
 
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, after_this_request, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -293,3 +293,32 @@ def _drop_after_rollback(session: Session, previous) -> None:
         return
     session.info.pop(_SAVEPOINT_MARKS, None)
     session.info.pop(_CALLBACKS, None)
+
+
+def after_response(callback: Callable[[], object]) -> None:
+    """Run ``callback()`` once the response has been sent, in an app context of its own.
+
+    For coarse bookkeeping (visits, last active) that a plain read must neither commit nor
+    wait for: the WSGI server calls it when it closes the response, after the body went
+    out, and the callback opens its own transaction. A failure is logged, never shown.
+    Outside a request, and in a Socket.IO event (a request context that sends no
+    response), it runs at once.
+    """
+    if not has_request_context() or getattr(request, "sid", None) is not None:
+        callback()
+        return
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        """The callback in a fresh app context (the request's one is gone by now)."""
+        with app.app_context():
+            try:
+                callback()
+            except Exception:
+                log.exception("A write after the response failed")
+
+    @after_this_request
+    def _on_close(response):
+        """Hand the callback to the response, which runs it when the server closes it."""
+        response.call_on_close(run)
+        return response

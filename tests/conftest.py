@@ -192,7 +192,15 @@ def db(app):
 
 
 class Client(FlaskClient):
-    """A test client that knows how to find its CSRF token."""
+    """A test client that knows how to find its CSRF token.
+
+    It reads each response whole and then closes it, as a WSGI server does, so work the
+    app does after the response (``app.db.after_response``) has run when a request returns.
+    """
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        """Make a request; by default the response is read and closed, as a server does."""
+        return super().open(*args, buffered=buffered, **kwargs)
 
     def csrf_token(self, path: str = "/login") -> str:
         """Fetch a page and return the CSRF token in its meta tag."""

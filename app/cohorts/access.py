@@ -4,8 +4,8 @@ role in a cohort, and the cohort, program and module lookups that every entrypoi
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.accounts.models import User
 from app.cohorts.models import (
@@ -19,6 +19,9 @@ from app.db import get_session
 from app.errors import NotAllowed, NotFound
 
 OWNER = "owner"
+#: Loader options for cohort modules listed without their content (timelines, schedules,
+#: "this week"): a module's Markdown and HTML stay in the database.
+WITHOUT_CONTENT = (defer(CohortModule.body), defer(CohortModule.body_html))
 
 
 def list_my_cohorts(user: User) -> list[Membership]:
@@ -97,6 +100,8 @@ class CohortAccess:
 
     cohort: Cohort
     role: str
+    #: The user's membership (visits, last active), if they have one.
+    membership: Membership | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -107,17 +112,26 @@ class CohortAccess:
 def get_cohort_for(user: User, cohort_id: int) -> CohortAccess:
     """The cohort and the user's role; NotFound when the user has no part in it.
 
-    A former owner (right withdrawn) who is not a member is told why (NotAllowed).
+    A former owner (right withdrawn) who is not a member is told why (NotAllowed). One
+    query: the cohort, its program and the user's membership together (the roles are
+    decided as in :func:`cohort_role`).
     """
-    cohort = get_session().scalar(
-        select(Cohort).where(Cohort.id == cohort_id).options(joinedload(Cohort.program))
-    )
-    role = cohort_role(user, cohort) if cohort is not None else None
+    row = get_session().execute(
+        select(Cohort, Membership)
+        .outerjoin(Membership, and_(Membership.cohort_id == Cohort.id,
+                                    Membership.user_id == user.id))
+        .where(Cohort.id == cohort_id).options(joinedload(Cohort.program))
+    ).first()
+    cohort, membership = row if row is not None else (None, None)
+    role = None
+    if cohort is not None:
+        role = OWNER if holds_program(user, cohort.program) else getattr(membership, "role",
+                                                                         None)
     if role is None:
         if cohort is not None and cohort.program.owner_id == user.id:
             raise NotAllowed(RIGHT_WITHDRAWN, code="owner_right_withdrawn")
         raise NotFound()
-    return CohortAccess(cohort=cohort, role=role)
+    return CohortAccess(cohort=cohort, role=role, membership=membership)
 
 
 def can_listen_to_cohort(user: User, cohort_id: int) -> bool:
@@ -165,15 +179,18 @@ def require_program_rights(user: User) -> None:
         raise NotAllowed("Only program owners can create programs.")
 
 
-def list_cohort_modules(user: User, cohort_id: int) -> tuple[CohortAccess, list[CohortModule]]:
+def list_cohort_modules(user: User, cohort_id: int, *, content: bool = False
+                        ) -> tuple[CohortAccess, list[CohortModule]]:
     """The cohort's modules in order, for anyone who takes part in it.
 
-    Callers show a module's content only when ``is_released(now)`` or to staff.
+    With ``content`` each module's stored HTML comes too; callers show it only when
+    ``is_released(now)`` or to staff. The Markdown never comes: nobody reads it here.
     """
     access = get_cohort_for(user, cohort_id)
+    options = (defer(CohortModule.body),) if content else WITHOUT_CONTENT
     modules = list(get_session().scalars(
         select(CohortModule).where(CohortModule.cohort_id == cohort_id)
-        .order_by(CohortModule.position)
+        .options(*options).order_by(CohortModule.position)
     ))
     return access, modules
 
@@ -182,7 +199,9 @@ def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
                       now: datetime) -> tuple[CohortAccess, CohortModule]:
     """A module of the cohort: staff see every one, learners only released ones (else 404)."""
     access = get_cohort_for(user, cohort_id)
-    module = get_session().get(CohortModule, cohort_module_id)
+    # The page shows the stored HTML; the Markdown (as long as the HTML) stays behind.
+    module = get_session().get(CohortModule, cohort_module_id,
+                               options=[defer(CohortModule.body)])
     if module is None or module.cohort_id != cohort_id:
         raise NotFound()
     if not module.is_released(now) and not access.is_staff:

@@ -30,7 +30,7 @@ from app.cohorts.access import (
 )
 from app.cohorts.authoring import list_my_programs
 from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
-from app.cohorts.progress import Progress, get_learning_path, touch_member_activity
+from app.cohorts.progress import Progress, get_learning_path, note_activity
 from app.cohorts.releases import reschedule_release
 from app.cohorts.roster import list_roster
 from app.db import utcnow
@@ -157,7 +157,7 @@ def get_program(user, program_id: int):
 def get_cohort(user, cohort_id: int):
     """Read a cohort I take part in, with its schedule."""
     access, modules = list_cohort_modules(user, cohort_id)
-    touch_member_activity(user, cohort_id, utcnow())
+    note_activity(access, utcnow())
     return _present_cohort(access, modules)
 
 
@@ -258,8 +258,8 @@ def list_modules(user, cohort_id: int, query: PageQuery):
     limit = check_limit(query.limit)
     start = decode_cursor(query.cursor)
     now = utcnow()
-    path = get_learning_path(user, cohort_id, now)
-    touch_member_activity(user, cohort_id, now)
+    path = get_learning_path(user, cohort_id, now, content=True)
+    note_activity(path.access, now)
     rest = [m for m in path.modules if m.position >= start]
     page = rest[:limit]
     return CohortModuleList(

@@ -3,11 +3,14 @@ completion, "this week", and the cohort and module pages' data."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 
 from app.accounts.models import User
 from app.cohorts.access import (
+    OWNER,
+    WITHOUT_CONTENT,
     CohortAccess,
     get_cohort_module,
     list_cohort_modules,
@@ -26,14 +29,30 @@ from app.cohorts.parts import (
     parts_of_cohort_modules,
     parts_of_cohorts,
 )
-from app.db import get_session, insert_for, transaction
+from app.db import after_response, get_session, insert_for, transaction
 from app.errors import NotAllowed, NotFound
 
 #: How stale ``Membership.last_active_at`` may get before a request writes it again.
 ACTIVITY_INTERVAL = timedelta(hours=1)
+#: Page loads closer together than this are one sitting: "new" markers survive reloads.
+SITTING = timedelta(minutes=30)
+#: How stale ``Membership.last_visit_at`` may get before a page load writes it again: a
+#: visit is bookkeeping written after the response, at most this often per member.
+VISIT_INTERVAL = timedelta(minutes=5)
+#: "This week" looks this far back (releases) and ahead (releases and due dates).
+WEEK = timedelta(days=7)
+
+# Pages and the API never commit these in the request: note_visit and note_activity hand
+# the writes to app.db.after_response when they are due, and each is one conditional UPDATE
+# (two requests at once may both send it; the second changes nothing).
 
 
-def touch_member_activity(user: User, cohort_id: int, now: datetime) -> None:
+def _stale(column, now: datetime, interval: timedelta):
+    """SQL: the time in ``column`` is unset or at least ``interval`` old."""
+    return or_(column.is_(None), column <= now - interval)
+
+
+def touch_member_activity(user_id: int, cohort_id: int, now: datetime) -> None:
     """Record that a member used the cohort; written at most once per ACTIVITY_INTERVAL.
 
     One conditional UPDATE: no read first, and nothing happens for non-members.
@@ -41,41 +60,76 @@ def touch_member_activity(user: User, cohort_id: int, now: datetime) -> None:
     with transaction() as session:
         session.execute(
             update(Membership)
-            .where(Membership.cohort_id == cohort_id, Membership.user_id == user.id,
-                   or_(Membership.last_active_at.is_(None),
-                       Membership.last_active_at <= now - ACTIVITY_INTERVAL))
+            .where(Membership.cohort_id == cohort_id, Membership.user_id == user_id,
+                   _stale(Membership.last_active_at, now, ACTIVITY_INTERVAL))
             .values(last_active_at=now)
             .execution_options(synchronize_session=False)
         )
 
 
-#: Page loads closer together than this are one sitting: "new" markers survive reloads.
-SITTING = timedelta(minutes=30)
-#: "This week" looks this far back (releases) and ahead (releases and due dates).
-WEEK = timedelta(days=7)
-
-
-def record_visit(user: User, cohort_id: int, now: datetime) -> Membership:
-    """Note that a member opened the cohort's page (members only, else NotFound).
+def record_visit(user_id: int, cohort_id: int, now: datetime) -> None:
+    """Note that a member opened the cohort's page; written at most once per VISIT_INTERVAL.
 
     A visit more than 30 minutes after the last one starts a new sitting: the last visit
     becomes the one "new since your last visit" compares with. Within a sitting only the
     last visit moves, so reloading the page keeps the markers. The visit also counts as
-    activity (:func:`touch_member_activity`), in the same transaction.
+    activity (hourly, as :func:`touch_member_activity`). One conditional UPDATE (its SET
+    reads the row as it was); nothing happens for non-members.
     """
+    last = Membership.last_visit_at
     with transaction() as session:
-        membership = session.scalar(select(Membership).where(
-            Membership.cohort_id == cohort_id, Membership.user_id == user.id))
-        if membership is None:
-            raise NotFound()
-        last = membership.last_visit_at
-        if last is None or now - last > SITTING:
-            membership.previous_visit_at = last
-        membership.last_visit_at = now
-        active = membership.last_active_at
-        if active is None or active <= now - ACTIVITY_INTERVAL:
-            membership.last_active_at = now
-    return membership
+        session.execute(
+            update(Membership)
+            .where(Membership.cohort_id == cohort_id, Membership.user_id == user_id,
+                   _stale(last, now, VISIT_INTERVAL))
+            .values(
+                previous_visit_at=case((or_(last.is_(None), last < now - SITTING), last),
+                                       else_=Membership.previous_visit_at),
+                last_visit_at=now,
+                last_active_at=case(
+                    (_stale(Membership.last_active_at, now, ACTIVITY_INTERVAL), now),
+                    else_=Membership.last_active_at))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def note_visit(access: CohortAccess, now: datetime) -> None:
+    """A member opened the cohort's page: their visit is written after the response, and
+    only when the one stored is VISIT_INTERVAL old (the program's owner has none)."""
+    membership = access.membership
+    if access.role == OWNER or membership is None:
+        return
+    if _due(membership.last_visit_at, now, VISIT_INTERVAL):
+        after_response(partial(record_visit, membership.user_id, membership.cohort_id, now))
+
+
+def note_activity(access: CohortAccess, now: datetime) -> None:
+    """A member used the cohort (a module page, the API): written after the response, and
+    only when the stored last-active time is ACTIVITY_INTERVAL old."""
+    membership = access.membership
+    if membership is not None and _due(membership.last_active_at, now, ACTIVITY_INTERVAL):
+        after_response(partial(touch_member_activity, membership.user_id,
+                               membership.cohort_id, now))
+
+
+def _due(at: datetime | None, now: datetime, interval: timedelta) -> bool:
+    """Whether a time written at most every ``interval`` is due again (as :func:`_stale`)."""
+    return at is None or at <= now - interval
+
+
+def previous_visit(membership: Membership | None, now: datetime) -> datetime | None:
+    """The member's visit before the sitting that ``now`` belongs to.
+
+    What :func:`record_visit` stores as ``previous_visit_at``, worked out from the row as
+    it is: the page is shown before its own visit is written (and a reload within
+    VISIT_INTERVAL writes none).
+    """
+    if membership is None:
+        return None
+    last = membership.last_visit_at
+    if last is not None and now - last > SITTING:
+        return last
+    return membership.previous_visit_at
 
 
 def new_module_ids(membership: Membership | None, modules: list[CohortModule],
@@ -85,7 +139,7 @@ def new_module_ids(membership: Membership | None, modules: list[CohortModule],
     On a first visit (no earlier visit recorded) nothing is marked: everything would be
     "new", which tells nobody anything.
     """
-    since = membership.previous_visit_at if membership is not None else None
+    since = previous_visit(membership, now)
     if since is None:
         return set()
     return {m.id for m in modules if since < m.release_at <= now}
@@ -232,23 +286,30 @@ def _week_items(cohort: Cohort, modules: list[CohortModule],
 
 
 def list_modules_of(cohort_ids: list[int]) -> dict[int, list[CohortModule]]:
-    """Every module of these cohorts in order, grouped per cohort (one query)."""
+    """Every module of these cohorts in order, grouped per cohort (one query).
+
+    Titles and schedules only: their content stays in the database.
+    """
     grouped: dict[int, list[CohortModule]] = {cohort_id: [] for cohort_id in cohort_ids}
     if cohort_ids:
         for module in get_session().scalars(
                 select(CohortModule).where(CohortModule.cohort_id.in_(cohort_ids))
+                .options(*WITHOUT_CONTENT)
                 .order_by(CohortModule.cohort_id, CohortModule.position)):
             grouped[module.cohort_id].append(module)
     return grouped
 
 
-def list_this_week(user: User, now: datetime) -> list[WeekItem]:
+def list_this_week(user: User, now: datetime,
+                   memberships: list[Membership] | None = None) -> list[WeekItem]:
     """What opens and what is due around now in every cohort the user is a member of.
 
-    A fixed number of queries however many cohorts (providers of module parts that answer
-    for many cohorts at once keep it so).
+    ``memberships`` saves the query when the caller has them already (from
+    :func:`list_my_cohorts`). A fixed number of queries however many cohorts (providers of
+    module parts that answer for many cohorts at once keep it so).
     """
-    memberships = list_my_cohorts(user)
+    if memberships is None:
+        memberships = list_my_cohorts(user)
     modules = list_modules_of([m.cohort_id for m in memberships])
     parts = parts_of_cohorts([
         (m.cohort, [module for module in modules[m.cohort_id]
@@ -273,22 +334,22 @@ class LearningPath:
     this_week: list[WeekItem] = field(default_factory=list)
 
 
-def get_learning_path(user: User, cohort_id: int, now: datetime) -> LearningPath:
+def get_learning_path(user: User, cohort_id: int, now: datetime, *,
+                      content: bool = False) -> LearningPath:
     """The cohort's modules with parts, completion, new markers, progress and "this week".
 
-    Content and parts of a module reach a learner only once it is released. A fixed number
+    Content and parts of a module reach a learner only once it is released; the modules'
+    content (``body_html``) is loaded only when ``content`` is asked for. A fixed number
     of queries however many modules.
     """
-    access, modules = list_cohort_modules(user, cohort_id)
-    membership = get_session().scalar(select(Membership).where(
-        Membership.cohort_id == cohort_id, Membership.user_id == user.id))
+    access, modules = list_cohort_modules(user, cohort_id, content=content)
     visible = [m for m in modules if sees_module_content(access.role, m, now)]
     parts = parts_of_cohort_modules(access.cohort, visible)
     completed = _completed_ids(user, [m.id for m in modules])
     released = {m.id for m in modules if m.is_released(now)}
     return LearningPath(
         access=access, modules=modules, parts=parts, completed_ids=completed,
-        new_ids=new_module_ids(membership, modules, now),
+        new_ids=new_module_ids(access.membership, modules, now),
         progress=Progress(len(completed & released), len(modules)),
         this_week=sorted(_week_items(access.cohort, modules, parts, now), key=_week_order))
 

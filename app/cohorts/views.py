@@ -17,9 +17,7 @@ from app.cohorts import authoring as authoring_rules
 from app.cohorts import forms
 from app.cohorts import roster as roster_rules
 from app.cohorts.access import (
-    OWNER,
     check_can_create_programs,
-    get_cohort_for,
     get_module_for,
     get_program_for,
     list_my_cohorts,
@@ -41,8 +39,8 @@ from app.cohorts.progress import (
     get_module_page,
     list_progress,
     list_this_week,
-    record_visit,
-    touch_member_activity,
+    note_activity,
+    note_visit,
     uncomplete_module,
 )
 from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
@@ -72,7 +70,7 @@ def home():
         facilitating=[m for m in memberships if m.role == "facilitator"],
         programs=programs, owned_cohorts=owned_cohorts, counts=counts,
         progress=list_progress(user, [m.cohort_id for m in memberships], now),
-        this_week=list_this_week(user, now), now=now,
+        this_week=list_this_week(user, now, memberships), now=now,
     )
 
 
@@ -82,11 +80,10 @@ def cohort(cohort_id: int):
     """A cohort's overview; its staff also get a link to the roster."""
     user = current_user._get_current_object()
     now = utcnow()
-    access = get_cohort_for(user, cohort_id)
-    counts = member_counts([cohort_id])[cohort_id]
-    if access.role != OWNER:
-        record_visit(user, cohort_id, now)  # and activity: one commit per page
     path = get_learning_path(user, cohort_id, now)
+    access = path.access
+    counts = member_counts([cohort_id])[cohort_id]
+    note_visit(access, now)  # written after the response; the markers don't wait for it
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
                            counts=counts, modules=path.modules, path=path, now=now)
 
@@ -98,7 +95,7 @@ def module(cohort_id: int, module_id: int):
     user = current_user._get_current_object()
     now = utcnow()
     page = get_module_page(user, cohort_id, module_id, now)
-    touch_member_activity(user, cohort_id, now)
+    note_activity(page.access, now)
     return _render_module(page, now)
 
 

@@ -384,7 +384,7 @@ def test_activity_is_written_at_most_once_an_hour(app, db, world, query_counter)
                               (90, NOW + timedelta(minutes=60))):
         with app.app_context():
             with query_counter.counting():
-                touch_member_activity(learner, world.cohort_a,
+                touch_member_activity(learner.id, world.cohort_a,
                                       NOW + timedelta(minutes=minutes))
             # (PostgreSQL tests wrap each transaction in a savepoint of their own.)
             assert [s.split()[0] for s in query_counter.statements
@@ -395,7 +395,7 @@ def test_activity_is_written_at_most_once_an_hour(app, db, world, query_counter)
 def test_activity_of_non_members_writes_nothing(app, db, world):
     before = row_counts(db)
     with app.app_context():
-        touch_member_activity(world.people["owner_a"], world.cohort_a, NOW)
-        touch_member_activity(world.people["learner_a"], world.cohort_b, NOW)
+        touch_member_activity(world.people["owner_a"].id, world.cohort_a, NOW)
+        touch_member_activity(world.people["learner_a"].id, world.cohort_b, NOW)
     assert row_counts(db) == before
     assert last_active(db, world) is None

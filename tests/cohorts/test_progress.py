@@ -93,7 +93,7 @@ def test_the_schedule_is_the_one_these_tests_assume(spring):
 def test_a_first_visit_marks_nothing_new_even_with_released_modules(app, spring):
     now = RELEASES[1] + timedelta(hours=1)
     with app.app_context():
-        record_visit(spring.learner, spring.id, now)
+        record_visit(spring.learner.id, spring.id, now)
         path = get_learning_path(spring.learner, spring.id, now)
     assert path.new_ids == set()
 
@@ -105,7 +105,7 @@ def test_new_markers_follow_the_30_minute_sitting_rule(app, db, spring):
 
     def visit(now):
         with app.app_context():
-            record_visit(spring.learner, spring.id, now)
+            record_visit(spring.learner.id, spring.id, now)
             return get_learning_path(spring.learner, spring.id, now).new_ids
 
     assert visit(first) == set()
@@ -128,20 +128,24 @@ def test_new_markers_follow_the_30_minute_sitting_rule(app, db, spring):
 
 def test_a_module_released_between_sittings_is_new_and_a_future_one_is_not(app, spring):
     with app.app_context():
-        record_visit(spring.learner, spring.id, RELEASES[0] + timedelta(hours=1))
+        record_visit(spring.learner.id, spring.id, RELEASES[0] + timedelta(hours=1))
         now = RELEASES[1] + timedelta(minutes=1)
-        record_visit(spring.learner, spring.id, now)
+        record_visit(spring.learner.id, spring.id, now)
         path = get_learning_path(spring.learner, spring.id, now)
     assert path.new_ids == {spring.modules[1].id}
 
 
-def test_only_members_record_visits(app, spring):
+def test_only_members_record_visits(app, db, spring):
     now = RELEASES[0]
     with app.app_context():
-        record_visit(spring.facilitator, spring.id, now)
-        for user in (spring.owner, spring.outsider):
-            with pytest.raises(NotFound):
-                record_visit(user, spring.id, now)
+        for user in (spring.facilitator, spring.owner, spring.outsider):
+            record_visit(user.id, spring.id, now)
+    assert membership(db, spring, spring.facilitator).last_visit_at == now
+    with db() as session:  # the owner and the outsider have no membership, and got none
+        assert session.scalar(select(func.count()).select_from(Membership)
+                              .where(Membership.cohort_id == spring.id,
+                                     Membership.user_id.in_([spring.owner.id,
+                                                             spring.outsider.id]))) == 0
 
 
 def test_the_cohort_page_records_the_visit_and_shows_new_as_text(app, db, client, login):
@@ -220,7 +224,7 @@ def test_home_counts_new_modules_since_the_cohort_was_last_opened(app, spring):
     with app.app_context():
         assert list_progress(spring.learner, [spring.id], RELEASES[2])[spring.id].new \
             == 0  # never opened: the first-visit rule
-        record_visit(spring.learner, spring.id, RELEASES[0] + timedelta(hours=1))
+        record_visit(spring.learner.id, spring.id, RELEASES[0] + timedelta(hours=1))
         progress = list_progress(spring.learner, [spring.id],
                                  RELEASES[2] + timedelta(hours=1))
     assert progress[spring.id].new == 2
