@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -13,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, realtime
 from app.accounts.models import AccountLink, ApiToken, LoginSession, User
-from app.db import get_session, insert_for, transaction
+from app.db import after_response, get_session, insert_for, transaction
 from app.errors import Invalid, NotAllowed, NotFound
 from app.mail import queue_email
 from app.text import one_line_problem
@@ -31,8 +32,20 @@ TOKEN_PREFIX = "cc_"  # noqa: S105 (a prefix, not a secret)
 TOUCH_INTERVAL = timedelta(minutes=5)
 LINK_INVALID = "This link has expired or was already used. Ask for a new one."
 SIGN_IN_ERROR = "That e-mail and password do not match an account. Check both and try again."
-# Compared against when no account matches, so a miss costs the same time as a hit.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+#: Compared against when no account matches, so a miss costs what a hit costs. Made on
+#: the first miss, not at import: hashing takes scrypt's 32 MB, which every web worker
+#: would otherwise hold at its peak from the start.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """The hash a sign-in without a matching account is checked against."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password")
+    return _DUMMY_HASH
 
 
 def hash_secret(secret: str) -> str:
@@ -128,7 +141,7 @@ def authenticate(email: str, password: str) -> User:
     The message and the time taken are the same whether or not the account exists.
     """
     user = get_user_by_email(email or "")
-    password_hash = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    password_hash = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     matches = check_password_hash(password_hash, password or "")
     if user is None or not user.has_password or user.is_disabled or not matches:
         raise Invalid(SIGN_IN_ERROR, code="sign_in_failed")
@@ -175,10 +188,20 @@ def load_session_user(session_key: str, now: datetime) -> User | None:
     if row is None or not row.is_valid(now) or row.user.is_disabled:
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
-        with transaction():
+        after_response(partial(touch_login_session, row.id, now))
+    return row.user
+
+
+def touch_login_session(session_id: int, now: datetime) -> None:
+    """Write a login session's (and its user's) last-seen time, when TOUCH_INTERVAL old.
+
+    Requests hand this to app.db.after_response: a plain read never commits.
+    """
+    with transaction() as session:
+        row = session.get(LoginSession, session_id)
+        if row is not None and now - row.last_seen_at > TOUCH_INTERVAL:
             row.last_seen_at = now
             row.user.last_seen_at = now
-    return row.user
 
 
 def end_login_session(session_key: str, now: datetime) -> None:
@@ -447,9 +470,17 @@ def get_valid_api_token(secret: str, now: datetime) -> ApiToken | None:
     if token is None or not token.is_valid(now) or token.user.is_disabled:
         return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-        with transaction():
-            token.last_used_at = now
+        after_response(partial(touch_api_token, token.id, now))
     return token
+
+
+def touch_api_token(token_id: int, now: datetime) -> None:
+    """Write a token's last-used time, when TOUCH_INTERVAL old (after the response, too)."""
+    with transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is not None and (token.last_used_at is None
+                                  or now - token.last_used_at > TOUCH_INTERVAL):
+            token.last_used_at = now
 
 
 def authenticate_api_token(secret: str, now: datetime) -> User | None:
