@@ -284,7 +284,11 @@ class FakeProvider:
                            title=f"Reflect on {m.title}", body="Think **hard**",
                            facts=("Reply to at least 2 peers",)) for m in modules]
 
-    def parts_of_cohort_modules(self, cohort, modules):
+    def parts_of_cohort_modules(self, viewer, modules):
+        """Nothing in cohorts."""
+        return []
+
+    def parts_of_many_cohorts(self, groups):
         """Nothing in cohorts."""
         return []
 
