@@ -3,14 +3,13 @@ the prompt and thread parts that module pages show."""
 
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, insert, select
 
 from app import audit
 from app.accounts.models import User
-from app.cohorts.access import get_module_for
+from app.cohorts.access import CohortAccess, get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
-from app.cohorts.parts import ModulePart
+from app.cohorts.parts import Link, ModulePart
 from app.cohorts.schedule import days_after
 from app.db import get_session, lock_for_update, transaction, utcnow
 from app.discussions.models import PROMPT_DEFAULTS, PROMPT_SETTINGS, Prompt, Thread
@@ -213,8 +212,8 @@ class DiscussionParts:
             ModulePart(
                 kind="prompt", id=prompt.id, module_id=prompt.module_id,
                 position=prompt.position, title=prompt.title, body_html=prompt.body_html,
-                url=url_for("discussions.edit_prompt", module_id=prompt.module_id,
-                            prompt_id=prompt.id),
+                link=Link.to("discussions.edit_prompt", module_id=prompt.module_id,
+                             prompt_id=prompt.id),
                 facts=(_stage_fact("Replies open", prompt.respond_after_days),
                        _stage_fact("Synthesis opens", prompt.synthesize_after_days),
                        _stage_fact("Closes", prompt.close_after_days),
@@ -223,15 +222,15 @@ class DiscussionParts:
             for prompt in list_prompts([m.id for m in modules])
         ]
 
-    def parts_of_cohort_modules(self, cohort: Cohort,
+    def parts_of_cohort_modules(self, viewer: CohortAccess,
                                 modules: list[CohortModule]) -> list[ModulePart]:
         """Each thread of the cohort's modules, with its stage dates in the cohort's zone."""
-        return self.parts_of_many_cohorts([(cohort, modules)])
+        return self.parts_of_many_cohorts([(viewer, modules)])
 
-    def parts_of_many_cohorts(self, groups: list[tuple[Cohort, list[CohortModule]]]
+    def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
         """Threads of several cohorts' modules in one query."""
-        placed = {m.id: (cohort, m) for cohort, modules in groups for m in modules}
+        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
         threads = get_session().scalars(

@@ -4,15 +4,14 @@ launching cohort (each copy with a rubric of its own), and the parts module page
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.accounts.models import User
-from app.cohorts.access import get_cohort_module, get_module_for
+from app.cohorts.access import CohortAccess, get_cohort_module, get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
-from app.cohorts.parts import ModulePart
+from app.cohorts.parts import Link, ModulePart
 from app.cohorts.schedule import days_after
 from app.db import get_session, lock_for_update, transaction
 from app.errors import Invalid, NotFound
@@ -355,23 +354,23 @@ class PeerReviewParts:
                 kind="assignment", id=assignment.id, module_id=assignment.module_id,
                 position=assignment.position, title=assignment.title,
                 body_html=assignment.instructions_html,
-                url=url_for("peer_review.edit_assignment", module_id=assignment.module_id,
-                            assignment_id=assignment.id),
+                link=Link.to("peer_review.edit_assignment", module_id=assignment.module_id,
+                             assignment_id=assignment.id),
                 facts=(_review_fact(assignment.reviews_required, criteria or 0, points or 0),
                        due,
                        f"Reviews due {_plural(assignment.review_days, 'day', 'days')} later"),
             ))
         return parts
 
-    def parts_of_cohort_modules(self, cohort: Cohort,
+    def parts_of_cohort_modules(self, viewer: CohortAccess,
                                 modules: list[CohortModule]) -> list[ModulePart]:
         """Each assignment of the cohort's modules, with its due dates in the cohort's zone."""
-        return self.parts_of_many_cohorts([(cohort, modules)])
+        return self.parts_of_many_cohorts([(viewer, modules)])
 
-    def parts_of_many_cohorts(self, groups: list[tuple[Cohort, list[CohortModule]]]
+    def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
         """Assignments of several cohorts' modules in one query."""
-        placed = {m.id: (cohort, m) for cohort, modules in groups for m in modules}
+        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
         totals = _rubric_totals()
