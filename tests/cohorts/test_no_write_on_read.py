@@ -12,8 +12,8 @@ from app.cohorts.models import CohortModule, Membership
 from app.cohorts.progress import VISIT_INTERVAL, note_activity, note_visit
 from app.cohorts.roster import add_member
 from app.db import utcnow
-from tests.api.conftest import bearer, token_for
 from tests.factories import create_user
+from tests.http import bearer, token_for
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 

@@ -16,8 +16,8 @@ from app.discussions import services as discussions
 from app.discussions.models import Prompt, Thread
 from app.peer_review import services as peer_review
 from app.peer_review.models import Assignment, CohortAssignment
-from tests.api.conftest import bearer, token_for
 from tests.factories import create_user
+from tests.http import bearer, token_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 UNSAFE = "**Hello** <script>alert(1)</script> see https://example.com"
