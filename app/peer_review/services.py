@@ -301,10 +301,13 @@ def on_cohort_launched(cohort: Cohort, *, modules: dict[int, int], **_kwargs) ->
 
 # --- module parts ------------------------------------------------------------------------------
 
-def _rubric_totals():
-    """Per rubric: how many criteria, and the best possible score (a subquery)."""
+def _rubric_totals(rubric_ids):
+    """Per rubric among ``rubric_ids`` (a subquery of them): how many criteria, and the best
+    possible score (a subquery). Limited to those rubrics, so its cost does not grow with
+    every rubric on the site."""
     top = (select(RubricCriterion.rubric_id, func.max(RubricLevel.points).label("top"))
            .join(RubricLevel, RubricLevel.criterion_id == RubricCriterion.id)
+           .where(RubricCriterion.rubric_id.in_(rubric_ids))
            .group_by(RubricCriterion.id, RubricCriterion.rubric_id).subquery())
     return (select(top.c.rubric_id, func.count().label("criteria"),
                    func.sum(top.c.top).label("points"))
@@ -338,11 +341,13 @@ class PeerReviewParts:
         """Each assignment with its review load and windows, linking to its edit page."""
         if not modules:
             return []
-        totals = _rubric_totals()
+        module_ids = [m.id for m in modules]
+        totals = _rubric_totals(select(Assignment.rubric_id)
+                                .where(Assignment.module_id.in_(module_ids)))
         rows = get_session().execute(
             select(Assignment, totals.c.criteria, totals.c.points)
             .outerjoin(totals, totals.c.rubric_id == Assignment.rubric_id)
-            .where(Assignment.module_id.in_([m.id for m in modules]))
+            .where(Assignment.module_id.in_(module_ids))
             .order_by(Assignment.module_id, Assignment.position)
         ).all()
         parts = []
@@ -373,11 +378,13 @@ class PeerReviewParts:
         placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
-        totals = _rubric_totals()
+        module_ids = list(placed)
+        totals = _rubric_totals(select(CohortAssignment.rubric_id)
+                                .where(CohortAssignment.cohort_module_id.in_(module_ids)))
         rows = get_session().execute(
             select(CohortAssignment, totals.c.criteria, totals.c.points)
             .outerjoin(totals, totals.c.rubric_id == CohortAssignment.rubric_id)
-            .where(CohortAssignment.cohort_module_id.in_(list(placed)))
+            .where(CohortAssignment.cohort_module_id.in_(module_ids))
             .order_by(CohortAssignment.cohort_module_id, CohortAssignment.position)
         ).all()
         parts = []
