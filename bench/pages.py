@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pages.py [--rounds 3] [--duration 5] [--connections 4]
                                     [--workers 2] [--database URL] [--no-rss]
+                                    [--compare CHECKOUT]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and gunicorn (pinned in the lock file).
 
@@ -18,6 +19,11 @@ as the signed-in learner (a session cookie; a bearer token for the API).
 It prints requests per second per page (the median of the rounds), the ratio to the Jinja
 ceiling, the load average, and — unless ``--no-rss`` — each page's peak RSS per worker:
 a fresh server per page, the page requested for a few seconds, then the workers' VmHWM.
+
+``--compare CHECKOUT`` serves a second checkout beside (``git worktree add /tmp/before
+<commit>``; it needs this script, so any commit from the one that added it), seeded by its
+own code into a database of its own, in the same interleaved run: before and after under
+the same load.
 """
 
 import argparse
@@ -132,6 +138,27 @@ def seed(url: str) -> dict:
         return {"cohort": cohort.id, "big": big, "small": small_module}
 
 
+def _pages(ids: dict) -> dict[str, tuple[str, str]]:
+    """The measured pages: name → (path, how the learner signs the request)."""
+    return {
+        "home": ("/", "cookie"),
+        "cohort": (f"/cohorts/{ids['cohort']}", "cookie"),
+        "module (small)": (f"/cohorts/{ids['cohort']}/modules/{ids['small']}", "cookie"),
+        "module (50 KB)": (f"/cohorts/{ids['cohort']}/modules/{ids['big']}", "cookie"),
+        "modules API": (f"/api/v1/cohorts/{ids['cohort']}/modules", "bearer"),
+    }
+
+
+def _seed_elsewhere(checkout: Path, url: str) -> dict:
+    """Seed a database with another checkout's code (its own migrations and models)."""
+    script = ("import json, sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench'];"
+              "import logging; logging.disable(logging.INFO); import pages;"
+              "print(json.dumps(pages.seed(sys.argv[2])))")
+    out = subprocess.run([sys.executable, "-c", script, str(checkout), url], cwd=checkout,
+                         capture_output=True, text=True, check=True).stdout
+    return __import__("json").loads(out.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as s:
@@ -142,7 +169,9 @@ def free_port() -> int:
 class Server:
     """A gunicorn master serving one WSGI app on a local port."""
 
-    def __init__(self, target: str, env: dict, workers: int, chdir: Path):
+    def __init__(self, target: str, env: dict, workers: int, chdir: Path,
+                 seed_first: bool = False):
+        self.ids = _seed_elsewhere(chdir, env["DATABASE_URL"]) if seed_first else None
         self.port = free_port()
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
@@ -247,6 +276,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS pass")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="also serve another checkout of the app (e.g. a git worktree of "
+                             "the code before a change), with a database of its own, in the "
+                             "same interleaved run: its pages are the rows marked 'before'")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
@@ -255,20 +288,27 @@ def main() -> None:
         ids = seed(url)
         env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER_ENABLED": "0",
                "APP_ENV": "development", "LOGIN_RATE_LIMIT": "1000 per minute"}
-        pages = {
-            "home": ("/", "cookie"),
-            "cohort": (f"/cohorts/{ids['cohort']}", "cookie"),
-            "module (small)": (f"/cohorts/{ids['cohort']}/modules/{ids['small']}", "cookie"),
-            "module (50 KB)": (f"/cohorts/{ids['cohort']}/modules/{ids['big']}", "cookie"),
-            "modules API": (f"/api/v1/cohorts/{ids['cohort']}/modules", "bearer"),
-        }
-        app_server = Server("wsgi:app", env, args.workers, ROOT)
+        pages = _pages(ids)
+        servers = [Server("wsgi:app", env, args.workers, ROOT)]
+        apps = [(servers[0], pages, "", env, ROOT)]
+        if args.compare:
+            before_env = {**env, "DATABASE_URL": f"sqlite:///{tmp}/before.db"}
+            before = Server("wsgi:app", before_env, args.workers, args.compare.resolve(),
+                            seed_first=True)
+            servers.append(before)
+            apps.append((before, _pages(before.ids), "before: ", before_env,
+                         args.compare.resolve()))
         ceiling = Server("pages_ceiling:app", {}, args.workers, ROOT / "bench")
+        servers.append(ceiling)
         try:
-            cookie, bearer = sign_in(app_server.base)
-            headers = {"cookie": f"Cookie: {cookie}", "bearer": f"Authorization: Bearer {bearer}"}
-            targets = {name: (app_server.base + path, headers[kind])
-                       for name, (path, kind) in pages.items()}
+            targets = {}
+            signed = []
+            for server, its_pages, label, its_env, checkout in apps:
+                cookie, bearer = sign_in(server.base)
+                kinds = {"cookie": f"Cookie: {cookie}", "bearer": f"Authorization: Bearer {bearer}"}
+                signed.append((label, its_pages, its_env, checkout, kinds))
+                targets.update({label + name: (server.base + path, kinds[kind])
+                                for name, (path, kind) in its_pages.items()})
             targets["ceiling (Jinja, 50 posts)"] = (ceiling.base + "/", None)
             targets["hello world"] = (ceiling.base + "/hello", None)
             sizes = {name: check(target, header)
@@ -283,9 +323,9 @@ def main() -> None:
                                              sizes[name]))
                 loads.append(os.getloadavg()[0])
         finally:
-            app_server.stop()
-            ceiling.stop()
-        rss = {} if args.no_rss else _peak_rss(pages, env, headers, sizes, args, ROOT)
+            for server in servers:
+                server.stop()
+        rss = {} if args.no_rss else _peak_rss(signed, sizes, args)
         top = statistics.median(results["ceiling (Jinja, 50 posts)"])
         print(f"\n{args.rounds} rounds × {args.duration} s, {args.connections} connections, "
               f"gunicorn -w {args.workers} (sync); load average during the run "
@@ -300,30 +340,30 @@ def main() -> None:
                   f"{median / top:.2f} | {peak} |")
 
 
-def _peak_rss(pages: dict, env: dict, headers: dict, sizes: dict, args,
-              root: Path) -> dict[str, float]:
+def _peak_rss(signed: list, sizes: dict, args) -> dict[str, float]:
     """Each page's peak RSS per worker: a fresh server, the page for 3 s, the workers' VmHWM.
 
-    The sign-in happened on the first server (the cookie and token stay valid: same
+    The sign-in happened on the first servers (the cookie and token stay valid: same
     database and key), so checking a password is not part of any page's figure.
     """
     rss = {}
-    ceiling = Server("pages_ceiling:app", {}, args.workers, root / "bench")
+    ceiling = Server("pages_ceiling:app", {}, args.workers, ROOT / "bench")
     try:
         rss["idle (ceiling app)"] = ceiling.peak_rss_mb()
         wrk(ceiling.base + "/", None, 3, args.connections, sizes["ceiling (Jinja, 50 posts)"])
         rss["ceiling (Jinja, 50 posts)"] = ceiling.peak_rss_mb()
     finally:
         ceiling.stop()
-    for name, (path, kind) in pages.items():
-        server = Server("wsgi:app", env, args.workers, root)
-        try:
-            rss.setdefault("idle (app)", server.peak_rss_mb())
-            wrk(server.base + path, headers[kind], 3, args.connections, sizes[name])
-            rss[name] = server.peak_rss_mb()
-        finally:
-            server.stop()
-    for name in ("idle (app)", "idle (ceiling app)"):
+    for label, pages, env, checkout, headers in signed:
+        for name, (path, kind) in pages.items():
+            server = Server("wsgi:app", env, args.workers, checkout)
+            try:
+                rss.setdefault(f"idle ({label.rstrip(': ') or 'app'})", server.peak_rss_mb())
+                wrk(server.base + path, headers[kind], 3, args.connections, sizes[label + name])
+                rss[label + name] = server.peak_rss_mb()
+            finally:
+                server.stop()
+    for name in sorted(n for n in rss if n.startswith("idle")):
         print(f"{name}: peak RSS per worker {rss[name]:.0f} MB")
     return rss
 
