@@ -27,6 +27,9 @@ _SAVEPOINT_MARKS = "realtime_savepoint_marks"
 
 #: Room kind -> function(user, object_id) -> bool, registered by features.
 ROOM_AUTHORISERS: dict[str, Callable] = {}
+#: Functions user -> room names that every socket of the user joins as it connects,
+#: registered by features. Clients cannot ask for these rooms: only the server joins them.
+CONNECT_ROOMS: list[Callable] = []
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,13 @@ def _queue_or_deliver(item) -> None:
         db_session.info.setdefault(_PENDING, []).append(item)
     else:
         _deliver([item])
+
+
+def connect_rooms(rooms_of: Callable) -> Callable:
+    """Register a function naming rooms each socket joins on connect (once per function)."""
+    if rooms_of not in CONNECT_ROOMS:
+        CONNECT_ROOMS.append(rooms_of)
+    return rooms_of
 
 
 def room_kind(kind: str):
@@ -195,6 +205,9 @@ class RootNamespace(Namespace):
             raise ConnectionRefusedError("not_signed_in")
         join_room(f"user:{user.id}")
         join_room(credential_room)
+        for rooms_of in CONNECT_ROOMS:
+            for room in rooms_of(user):
+                join_room(room)
         log.debug("socket %s connected for user %s", request.sid, user.id)
 
     def on_join(self, data):
