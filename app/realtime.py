@@ -9,9 +9,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engineio import packet as engineio_packet
 from flask import current_app, request, session
 from flask_login import current_user
 from flask_socketio import Namespace, join_room, leave_room
+from socketio import manager as socketio_manager
+from socketio import packet as socketio_packet
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -102,12 +105,48 @@ def room_kind(kind: str):
     return register
 
 
+def _emit_socket_by_socket(emits: list[PendingEmit]) -> None:
+    """Emit a commit's events so that each socket gets all of its events back to back.
+
+    A release sends two broadcasts (its notice to the members, the release to the cohort
+    room): emitted one after the other, every socket's writer thread would wake once per
+    event, and the second event would wait behind the whole first fan-out. Each event is
+    encoded once, as ``emit`` does. With a message queue (several workers), events go
+    through ``emit``, which publishes them to every worker.
+    """
+    server = socketio.server
+    if type(server.manager) is not socketio_manager.Manager:
+        for item in emits:
+            socketio.emit(item.event, item.payload, to=item.room)
+        return
+    per_socket: dict[str, list] = {}
+    for item in emits:
+        encoded = server.packet_class(socketio_packet.EVENT, namespace="/",
+                                      data=[item.event, item.payload]).encode()
+        frames = [engineio_packet.Packet(engineio_packet.MESSAGE, part) for part in
+                  (encoded if isinstance(encoded, list) else [encoded])]
+        for _sid, eio_sid in list(server.manager.get_participants("/", item.room)):
+            per_socket.setdefault(eio_sid, []).extend(frames)
+    for eio_sid, frames in per_socket.items():
+        for frame in frames:
+            try:
+                server._send_eio_packet(eio_sid, frame)
+            except Exception:  # a socket closing meanwhile; the others still get theirs
+                log.debug("socket %s closed before its event was sent", eio_sid)
+
+
 def _deliver(items: list) -> None:
-    """Emit queued events and close queued sockets."""
-    for item in items:
+    """Emit queued events (consecutive ones together) and close or move queued sockets."""
+    emits: list[PendingEmit] = []
+    for index, item in enumerate(items):
+        if isinstance(item, PendingEmit):
+            emits.append(item)
+            if index + 1 < len(items) and isinstance(items[index + 1], PendingEmit):
+                continue
         try:
-            if isinstance(item, PendingEmit):
-                socketio.emit(item.event, item.payload, to=item.room)
+            if emits:
+                batch, emits = emits, []
+                _emit_socket_by_socket(batch)
             elif isinstance(item, PendingLeave):
                 participants = socketio.server.manager.get_participants(
                     "/", f"user:{item.user_id}")
