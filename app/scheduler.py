@@ -13,8 +13,8 @@ store between schedulers):
   most (then the process exits with status 1 without it); every web worker sets
   ``SCHEDULER_ENABLED=0``.
 
-**Jobs.** Two recurring jobs (``RECURRING_JOBS``): the outbox delivery, and the release
-reconcile job, which also runs as soon as the scheduler starts. The reconcile job processes
+**Jobs.** Three recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
+digests (``app.notifications.digests``), and the release reconcile job, which also runs as soon as the scheduler starts. The reconcile job processes
 every release that is due and not yet done (catching up after downtime), then brings the
 *date jobs* in line with the stored schedule: one job per upcoming release, id
 ``release:{cohort_module_id}``, firing at its ``release_at`` (UTC), for the releases of the
@@ -70,6 +70,8 @@ JOBS_TABLE = "apscheduler_jobs"
 RECURRING_JOBS = [
     ("deliver-outbox", "app.notifications.jobs:deliver_outbox", 30),
     ("release-due-modules", "app.cohorts.jobs:reconcile_releases", 60),
+    # Digests go out at the first run after each person's local hour: within 5 minutes.
+    ("send-digests", "app.notifications.jobs:send_digests", 300),
 ]
 #: Recurring jobs that also run as soon as the scheduler starts (catch-up after downtime).
 RUN_AT_START = {"release-due-modules"}
