@@ -14,15 +14,15 @@ store between schedulers):
   ``SCHEDULER_ENABLED=0``.
 
 **Jobs.** Three recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
-digests (``app.notifications.digests``), and the release reconcile job, which also runs as soon as the scheduler starts. The reconcile job processes
-every release that is due and not yet done (catching up after downtime), then brings the
-*date jobs* in line with the stored schedule: one job per upcoming release, id
-``release:{cohort_module_id}``, firing at its ``release_at`` (UTC), for the releases of the
-next ``RELEASE_HORIZON`` (``app.cohorts.jobs``); jobs of releases already done, moved out
-of the horizon or deleted are removed. When the scheduler runs in this process, launching a
-cohort or moving a release also updates the date jobs right after the commit
-(``after_commit``); a separate scheduler process picks the change up on its next reconcile,
-within a minute.
+digests (``app.notifications.digests``), and the release reconcile job, which also runs as
+soon as the scheduler starts. The reconcile job processes every release that is due and
+not yet done (catching up after downtime), then brings the *date jobs* in line with the
+stored schedule: one job per upcoming release, id ``release:{cohort_module_id}``, firing
+at its ``release_at`` (UTC), for the releases of the next ``RELEASE_HORIZON``
+(``app.cohorts.jobs``); jobs of releases already done, moved out of the horizon or deleted
+are removed. When the scheduler runs in this process, launching a cohort or moving a
+release also updates the date jobs right after the commit (``after_commit``); a separate
+scheduler process picks the change up on its next reconcile, within a minute.
 
 **The job store is a cache, not the source of truth.** Visibility comes from
 ``release_at <= now`` alone, and a release's side effects run exactly once through an

@@ -14,11 +14,11 @@ from flask_login import current_user, login_required
 
 from app.accounts.services import hash_secret
 from app.db import parse_id, utcnow
-from app.extensions import limiter
 from app.errors import Invalid
+from app.extensions import limiter
 from app.notifications import preferences, services
-from app.notifications.models import DELIVERIES, KINDS
 from app.notifications.calendar import build_calendar
+from app.notifications.models import DELIVERIES, KINDS
 from app.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
