@@ -8,8 +8,6 @@ only turns events into the text calendar apps read. Escaping and line folding ar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, Event, vDuration
-
 PRODUCT_ID = "-//Cohort Commons//Calendar feed//EN"
 #: Releases and due dates are moments; a short block shows them in every calendar app.
 EVENT_LENGTH = timedelta(minutes=15)
@@ -31,6 +29,10 @@ class CalendarEvent:
 
 def build_calendar(events: list[CalendarEvent], *, name: str, now: datetime) -> bytes:
     """The feed as iCalendar text (UTF-8), events in the given order, times in UTC."""
+    # Imported on the first feed fetch: icalendar is 80 modules and 3 MB that a web
+    # worker, most of which never serve a feed, would otherwise hold from start-up.
+    from icalendar import Calendar, Event, vDuration
+
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")

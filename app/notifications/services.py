@@ -128,12 +128,13 @@ def notify(kind: str, recipients: Select, *, dedupe_key: str, title: str, target
     return notified
 
 
-def notify_module_released(cohort_module, *, members, now: datetime, **_) -> None:
+def notify_module_released(cohort_module, *, member_count: int, now: datetime,
+                           **_) -> None:
     """Tell every member of the cohort, once, that a module is open.
 
-    Runs inside the release's transaction (the ``module_released`` signal). ``members``,
-    loaded by the release for its whole batch, only sizes the live audience: the notices
-    themselves are selected from the memberships in the statements that write them.
+    Runs inside the release's transaction (the ``module_released`` signal). The notices
+    are selected from the memberships in the statements that write them; ``member_count``
+    (counted by the release for its whole batch) says whether all of them were new.
     """
     cohort_id = cohort_module.cohort_id
     notify("module_released",
@@ -143,7 +144,7 @@ def notify_module_released(cohort_module, *, members, now: datetime, **_) -> Non
            body=f"“{cohort_module.title}” is now open in your cohort. Read it and join the "
                 "discussion.",
            target=module_target(cohort_id, cohort_module.id), now=now,
-           audience=Audience(notice_room(cohort_id), len(members)))
+           audience=Audience(notice_room(cohort_id), member_count))
 
 
 def leave_notice_room(cohort, *, user_id: int, **_) -> None:
