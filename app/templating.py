@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_login import current_user
 
 from app.sanitize import render_markdown
@@ -24,8 +24,14 @@ def iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
+def link_url(link) -> str | None:
+    """The address a ``Link`` names (services say what to link to; pages build it)."""
+    return url_for(link.endpoint, **link.args) if link is not None else None
+
+
 def init_app(app: Flask) -> None:
-    """Register filters."""
+    """Register filters and globals."""
+    app.jinja_env.globals["link_url"] = link_url
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["markdown"] = render_markdown

@@ -93,8 +93,9 @@ def cohort_role(user: User, cohort: Cohort) -> str | None:
 
 @dataclass
 class CohortAccess:
-    """A cohort as one user may see it."""
+    """A cohort as one user may see it: the viewer, the cohort and the viewer's role."""
 
+    user: User
     cohort: Cohort
     role: str
 
@@ -117,7 +118,7 @@ def get_cohort_for(user: User, cohort_id: int) -> CohortAccess:
         if cohort is not None and cohort.program.owner_id == user.id:
             raise NotAllowed(RIGHT_WITHDRAWN, code="owner_right_withdrawn")
         raise NotFound()
-    return CohortAccess(cohort=cohort, role=role)
+    return CohortAccess(user=user, cohort=cohort, role=role)
 
 
 def can_listen_to_cohort(user: User, cohort_id: int) -> bool:

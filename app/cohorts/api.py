@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from pydantic import AwareDatetime, Field
 
 from app.api import (
@@ -23,6 +23,7 @@ from app.cohorts import progress as progress_rules
 from app.cohorts import roster as roster_rules
 from app.cohorts.access import (
     check_can_create_programs,
+    get_cohort_for,
     get_module_for,
     get_program_for,
     list_cohort_modules,
@@ -225,7 +226,8 @@ class ReleaseRequest(Schema):
 def _present_part(part) -> CohortPartOut:
     """A thread or assignment with its dates in UTC."""
     return CohortPartOut(
-        id=part.id, title=part.title, body_html=str(render_markdown(part.body)), url=part.url,
+        id=part.id, title=part.title, body_html=str(render_markdown(part.body)),
+        url=url_for(part.link.endpoint, **part.link.args) if part.link else None,
         facts=list(part.facts),
         dates=[PartDateOut(label=label, at=at.astimezone(UTC)) for label, at in part.dates],
         due_at=part.due_at.astimezone(UTC) if part.due_at else None)
@@ -279,7 +281,7 @@ def release(user, cohort_id: int, module_id: int, body: ReleaseRequest):
     now = utcnow()
     module = reschedule_release(user, cohort_id, module_id,
                                 release_at=body.release_at, now=now)
-    parts = parts_of_cohort_modules(module.cohort, [module]).get(module.id)
+    parts = parts_of_cohort_modules(get_cohort_for(user, cohort_id), [module]).get(module.id)
     return _present_module(module, show_content=True, now=now, parts=parts)
 
 

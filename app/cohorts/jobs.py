@@ -13,9 +13,9 @@ from app.cohorts.releases import (
     release_due_modules,
     release_or_record_failure,
 )
-from app.db import get_session, utcnow
+from app.db import utcnow
 from app.scheduler import (
-    after_commit,
+    change_after_commit,
     get_scheduler,
     in_app_context,
     remove_job,
@@ -86,4 +86,4 @@ def on_releases_scheduled(_cohort, *, cohort_module_ids: list[int], now: datetim
             else:
                 remove_job(scheduler, release_job_id(module_id))
 
-    after_commit(get_session(), update)
+    change_after_commit(update)

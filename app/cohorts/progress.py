@@ -251,8 +251,8 @@ def list_this_week(user: User, now: datetime) -> list[WeekItem]:
     memberships = list_my_cohorts(user)
     modules = list_modules_of([m.cohort_id for m in memberships])
     parts = parts_of_cohorts([
-        (m.cohort, [module for module in modules[m.cohort_id]
-                    if sees_module_content(m.role, module, now)])
+        (CohortAccess(user=user, cohort=m.cohort, role=m.role),
+         [module for module in modules[m.cohort_id] if sees_module_content(m.role, module, now)])
         for m in memberships])
     items = [item for m in memberships
              for item in _week_items(m.cohort, modules[m.cohort_id], parts, now)]
@@ -283,7 +283,7 @@ def get_learning_path(user: User, cohort_id: int, now: datetime) -> LearningPath
     membership = get_session().scalar(select(Membership).where(
         Membership.cohort_id == cohort_id, Membership.user_id == user.id))
     visible = [m for m in modules if sees_module_content(access.role, m, now)]
-    parts = parts_of_cohort_modules(access.cohort, visible)
+    parts = parts_of_cohort_modules(access, visible)
     completed = _completed_ids(user, [m.id for m in modules])
     released = {m.id for m in modules if m.is_released(now)}
     return LearningPath(
@@ -312,6 +312,6 @@ def get_module_page(user: User, cohort_id: int, cohort_module_id: int,
                     now: datetime) -> ModulePage:
     """A module with its threads and assignments (learners: released modules only, else 404)."""
     access, module = get_cohort_module(user, cohort_id, cohort_module_id, now=now)
-    parts = parts_of_cohort_modules(access.cohort, [module]).get(module.id, [])
+    parts = parts_of_cohort_modules(access, [module]).get(module.id, [])
     return ModulePage(access=access, module=module, parts=parts,
                       completed=module.id in _completed_ids(user, [module.id]))

@@ -5,7 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import Integer, Select, String, and_, cast, func, literal, select, update
@@ -13,7 +13,7 @@ from sqlalchemy import Integer, Select, String, and_, cast, func, literal, selec
 from app import audit, realtime
 from app.accounts.models import User
 from app.accounts.services import hash_secret
-from app.cohorts.access import list_my_cohort_roles, sees_module_content
+from app.cohorts.access import CohortAccess, list_my_cohort_roles, sees_module_content
 from app.cohorts.models import Membership
 from app.cohorts.parts import milestones, parts_of_cohorts
 from app.cohorts.progress import list_modules_of
@@ -265,7 +265,8 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
     roles = list_my_cohort_roles(user)
     modules = list_modules_of([cohort.id for cohort, _ in roles])
     parts = parts_of_cohorts([
-        (cohort, [m for m in modules[cohort.id] if sees_module_content(role, m, now)])
+        (CohortAccess(user=user, cohort=cohort, role=role),
+         [m for m in modules[cohort.id] if sees_module_content(role, m, now)])
         for cohort, role in roles])
     base = current_app.config["BASE_URL"]
     host = urlsplit(base).hostname or "cohort-commons"
@@ -280,7 +281,7 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
                              f"({cohort.program.title}).\n\nOpen it: {url}"),
                 url=url))
             for part in parts.get(module.id, ()):
-                part_url = urljoin(base + "/", part.url) if part.url else url
+                part_url = f"{url}#part-{part.kind}-{part.id}"  # its place on the module page
                 for label, at in milestones(part):
                     events.append(CalendarEvent(
                         uid=f"{part.kind}-{part.id}-{_slug(label)}@{host}", start=at,

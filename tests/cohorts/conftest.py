@@ -7,3 +7,4 @@ from tests.api.conftest import (  # noqa: F401 (fixtures shared with the API tes
     response_validator,
     table_counts,
 )
+from tests.authoring import authoring  # noqa: F401 (a program module, for launch tests)

@@ -17,7 +17,8 @@ from app.cohorts.roster_csv import ImportRejected
 from app.db import Model
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.mail import OutboxEmail
-from tests.factories import add_member, create_cohort, create_program, create_user
+from tests.factories import add_member, create_user
+from tests.worlds import two_cohorts
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 HEADER = "email,name,role\n"
@@ -36,21 +37,10 @@ class World:
 def world(db) -> World:
     """Cohort A and B, each with its program owner, a learner and a facilitator; an admin."""
     with db() as session:
-        owner_a = create_user(session, can_own_programs=True, email="owner.a@example.com")
-        owner_b = create_user(session, can_own_programs=True, email="owner.b@example.com")
-        cohort_a = create_cohort(session, program=create_program(session, owner=owner_a),
-                                 name="Alpha")
-        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b))
-        people = {
-            "owner_a": owner_a, "owner_b": owner_b,
-            "admin": create_user(session, is_admin=True, can_own_programs=True),
-            "outsider": create_user(session),
-            "learner_a": add_member(session, cohort_a).user,
-            "facilitator_a": add_member(session, cohort_a, role="facilitator").user,
-            "facilitator_b": add_member(session, cohort_b, role="facilitator").user,
-            "known": create_user(session, email="known@example.com", name="Known Person"),
-        }
-        return World(cohort_a.id, cohort_b.id, people)
+        world = two_cohorts(session)
+        world.people["known"] = create_user(session, email="known@example.com",
+                                            name="Known Person")
+        return World(world.cohort_a.id, world.cohort_b.id, world.people)
 
 
 def row_counts(db) -> dict[str, int]:

@@ -562,3 +562,32 @@ def test_the_module_list_api_costs_the_same_with_1_or_8_modules(call, client, db
             client, "GET", f"/api/v1/cohorts/{c.id}/modules", headers=h))
         assert len(response.get_json()["items"]) == size
     assert counts[1] == counts[8], counts
+
+
+# --- parts know their viewer ---------------------------------------------------------------------
+
+def test_parts_are_asked_for_on_behalf_of_the_viewer(app, db, client, login, call, fake_parts):
+    today = utcnow()
+    c = launch(app, db, offsets=(0,), starts_on=(today - timedelta(days=1)).date(),
+               launched_at=today - timedelta(days=2))
+    fake_parts.add(c.modules[0], "thread", "Reflect",
+                   dates=(("Closes", today + timedelta(days=2)),))
+    module = c.modules[0].id
+    with app.app_context():
+        assert [p.facts for p in get_learning_path(c.facilitator, c.id, today).parts[module]] \
+            == [("Reply to at least 2 peers", "Shown to a facilitator")]
+        assert fake_parts.viewers == [(c.facilitator.id, c.id, "facilitator")]
+    for user, role in ((c.learner, "learner"), (c.facilitator, "facilitator")):
+        browser = app.test_client()
+        login(browser, user)
+        for path in ("/", f"/cohorts/{c.id}", f"/cohorts/{c.id}/modules/{module}"):
+            fake_parts.viewers.clear()
+            page = browser.get(path).get_data(as_text=True)
+            assert set(fake_parts.viewers) == {(user.id, c.id, role)}, path
+            if "/modules/" in path:  # the module page shows each part's facts
+                assert f"Shown to a {role}" in page
+    with db() as session:
+        token = bearer(token_for(session, c.learner))
+    modules = call(client, "GET", f"/api/v1/cohorts/{c.id}/modules", headers=token).get_json()
+    assert modules["items"][0]["threads"][0]["facts"] == ["Reply to at least 2 peers",
+                                                          "Shown to a learner"]

@@ -13,6 +13,7 @@ from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
 from app.errors import Invalid, NotAllowed, NotFound
 from app.peer_review import services
 from app.peer_review.models import Assignment, CohortAssignment, Rubric, RubricCriterion
+from app.templating import link_url
 from tests.factories import create_cohort, create_module, create_program
 from tests.peer_review.conftest import NOT_OWNERS
 
@@ -264,7 +265,9 @@ def test_assignment_parts_summarise_the_rubric_and_link_to_the_edit_page(app, au
         (part,) = parts_of_modules([module])[module.id]
     assert (part.kind, part.id, part.module_id) == ("assignment", assignment.id,
                                                     authoring.module_id)
-    assert part.url == f"/modules/{authoring.module_id}/assignments/{assignment.id}/edit"
+    with app.test_request_context():
+        assert link_url(part.link) == \
+            f"/modules/{authoring.module_id}/assignments/{assignment.id}/edit"
     assert part.facts[0] == "3 peer reviews each, 4 criteria, up to 12 points"
     assert part.facts[1:] == ("Submissions due 4 days after release", "Reviews due 3 days later")
 
@@ -274,14 +277,14 @@ def test_due_dates_keep_local_time_across_the_daylight_saving_change(app, author
     _add(app, owner, authoring.module_id, **WINDOWS)
     cohort = _launch(app, owner, authoring.program_id)
     with app.app_context():
-        _, modules = list_cohort_modules(owner, cohort.id)
-        (part,) = parts_of_cohort_modules(cohort, modules)[modules[0].id]
+        access, modules = list_cohort_modules(owner, cohort.id)
+        (part,) = parts_of_cohort_modules(access, modules)[modules[0].id]
     # Released 09:00 CET (08:00 UTC) on 23 March; due 4 days later, still CET; reviews
     # 3 days after that, 30 March 09:00 CEST, which is 07:00 UTC.
     submissions_due = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
     assert part.dates == (("Submissions due", submissions_due),
                           ("Reviews due", datetime(2026, 3, 30, 7, 0, tzinfo=UTC)))
-    assert part.due_at == submissions_due and part.url is None
+    assert part.due_at == submissions_due and part.link is None
     assert part.kind == "assignment" and part.module_id == modules[0].id
     assert part.facts == ("3 peer reviews each, 2 criteria, up to 5 points",)
 
@@ -298,10 +301,10 @@ def test_providers_ask_once_however_many_modules(app, db, authoring, query_count
     cohort = _launch(app, owner, program.id)
     with app.test_request_context():
         modules = get_program_for(owner, program.id).modules
-        _, cohort_modules = list_cohort_modules(owner, cohort.id)
+        access, cohort_modules = list_cohort_modules(owner, cohort.id)
         with query_counter.counting():
             parts = services.provider.parts_of_modules(modules)
         assert (query_counter.count, len(parts)) == (1, 4)
         with query_counter.counting():
-            parts = services.provider.parts_of_many_cohorts([(cohort, cohort_modules)])
+            parts = services.provider.parts_of_many_cohorts([(access, cohort_modules)])
         assert (query_counter.count, len(parts)) == (1, 4)
