@@ -11,7 +11,7 @@ from app.cohorts.roster import remove_member
 from app.mail import OutboxEmail
 from app.notifications.models import Notification
 from app.notifications.preferences import set_notification_preferences
-from tests.factories import add_member, create_cohort
+from tests.factories import add_member, create_cohort, create_user
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 
@@ -114,3 +114,13 @@ def test_a_removed_member_stops_getting_the_cohorts_live_notices(app, db, client
         live.get_received()
         release_module(module.id, now=NOW)
     assert [e for e in live.get_received() if e["name"] == "notification"] == []
+
+
+def test_nobody_can_ask_to_join_a_members_room(app, db, client, login, socket_client):
+    with db() as session:
+        cohort, _, _ = cohort_with_module(session, 1)
+        outsider = create_user(session)
+    login(client, outsider)
+    live = socket_client()
+    answer = live.emit("join", {"room": f"members:{cohort.id}"}, callback=True)
+    assert answer == {"ok": False, "error": "not_found"}
