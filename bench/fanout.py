@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/fanout.py [--sizes 500 1000] [--rounds 3] [--profile-connect]
 
-For each size, in one run:
+For each size, both servers run side by side, each with its own N clients, and their
+broadcasts alternate round by round (so a busy machine weighs on both alike):
 
 - *bare*: a Flask-SocketIO server with nothing else (threading mode, like ``python wsgi.py``)
   accepts N sockets that join one room, and one HTTP request broadcasts one event to it;
@@ -16,7 +17,7 @@ has read the event (``module_released``; for the app also ``notification``), on 
 machine-wide monotonic clock. The clients are one asyncio process speaking Engine.IO 4 /
 Socket.IO 5 over raw WebSockets (wsproto), so the client side costs little next to the
 servers. Also reported: the servers' idle RSS, and their CPU time per socket connect and
-per room join (from /proc). Each size gets a fresh server of each kind.
+per room join (from /proc). Each size gets a fresh pair of servers.
 """
 
 import argparse
@@ -289,51 +290,79 @@ def post(url: str, token: str | None) -> int:
         return response.status
 
 
-async def measure(kind: str, port: int, pid: int, n: int, plan: dict | None,
-                  rounds: int) -> dict:
-    """Connect n clients, trigger ``rounds`` broadcasts, and collect the figures."""
-    tokens = plan["tokens"] if plan else [None] * n
-    clients = [Client(port, {"token": token} if token else None) for token in tokens]
-    room = "cohort:1"
-    loop = asyncio.get_running_loop()
+class Side:
+    """One server of a run and its clients."""
 
-    def trigger(number: int) -> int:
+    def __init__(self, kind: str, port: int, pid: int, n: int, plan: dict | None):
+        """The server ``kind`` on ``port`` (process ``pid``) with n clients to connect."""
+        self.kind, self.port, self.pid, self.plan = kind, port, pid, plan
+        self.tokens = plan["tokens"] if plan else [None] * n
+        self.clients: list[Client] = []
+        self.events = ["module_released"] + (["notification"] if kind == "app" else [])
+        self.latencies = {event: [] for event in self.events}
+        self.missed = {event: 0 for event in self.events}
+        self.rounds: list[float] = []
+
+    def trigger(self, number: int) -> int:
         """Broadcast (bare) or release a module (app); the HTTP status."""
-        if kind == "bare":
-            return post(f"http://127.0.0.1:{port}/broadcast?room={room}", None)
-        return post(f"http://127.0.0.1:{port}/api/v1/cohorts/1/releases/"
-                    f"{plan['module_ids'][number]}", plan["owner_token"])
+        if self.kind == "bare":
+            return post(f"http://127.0.0.1:{self.port}/broadcast?room=cohort:1", None)
+        return post(f"http://127.0.0.1:{self.port}/api/v1/cohorts/1/releases/"
+                    f"{self.plan['module_ids'][number]}", self.plan["owner_token"])
 
-    # A warm-up with nobody listening: first-call costs (SQL compilation caches, lazy
-    # imports) are not what a release costs on a server that has been running.
-    await loop.run_in_executor(None, trigger, -1)
-    cpu_0 = cpu_seconds(pid)
-    await gather_limited(c.connect() for c in clients)
-    cpu_1 = cpu_seconds(pid)
-    answers = await gather_limited(c.call("join", {"room": room}) for c in clients)
-    cpu_2 = cpu_seconds(pid)
-    refused = sum(1 for answer in answers if not (isinstance(answer, dict) and answer["ok"]))
-    events = ["module_released"] + (["notification"] if kind == "app" else [])
-    results = {event: [] for event in events}
-    missed = {event: 0 for event in events}
-    for number in range(rounds):
-        for client in clients:
+    async def connect(self) -> None:
+        """Connect and join every client, measuring the server's CPU per socket."""
+        self.clients = [Client(self.port, {"token": token} if token else None)
+                        for token in self.tokens]
+        n = len(self.clients)
+        cpu_0 = cpu_seconds(self.pid)
+        await gather_limited(c.connect() for c in self.clients)
+        cpu_1 = cpu_seconds(self.pid)
+        answers = await gather_limited(c.call("join", {"room": "cohort:1"})
+                                       for c in self.clients)
+        cpu_2 = cpu_seconds(self.pid)
+        self.connect_ms, self.join_ms = (cpu_1 - cpu_0) * 1000 / n, (cpu_2 - cpu_1) * 1000 / n
+        self.refused = sum(1 for a in answers if not (isinstance(a, dict) and a["ok"]))
+
+    async def round(self, number: int) -> None:
+        """One broadcast or release, waiting until every client has its events."""
+        loop = asyncio.get_running_loop()
+        for client in self.clients:
             client.arrivals.clear()
-        await asyncio.sleep(0.5)
         started = time.monotonic()
-        status = await loop.run_in_executor(None, trigger, number)
+        status = await loop.run_in_executor(None, self.trigger, number)
         assert status in (200, 204), status
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline and not all(
-                all(e in c.arrivals for e in events) for c in clients):
-            await asyncio.sleep(0.02)
-        for event in events:
-            got = [c.arrivals[event] - started for c in clients if event in c.arrivals]
-            results[event].extend(got)
-            missed[event] += n - len(got)
-    await gather_limited(c.close() for c in clients)
-    return {"connect_ms": (cpu_1 - cpu_0) * 1000 / n, "join_ms": (cpu_2 - cpu_1) * 1000 / n,
-            "refused": refused, "latencies": results, "missed": missed}
+                all(e in c.arrivals for e in self.events) for c in self.clients):
+            await asyncio.sleep(0.01)
+        for event in self.events:
+            got = [c.arrivals[event] - started for c in self.clients if event in c.arrivals]
+            self.latencies[event].extend(got)
+            self.missed[event] += len(self.clients) - len(got)
+        got = [c.arrivals["module_released"] - started for c in self.clients
+               if "module_released" in c.arrivals]
+        self.rounds.append(percentile(got, 95))
+
+
+async def measure(sides: list[Side], rounds: int) -> None:
+    """Connect both sides' clients, then alternate their broadcasts round by round.
+
+    Alternating puts both servers under the same background load (the machine may be busy),
+    so their ratio means something even when the absolute figures drift.
+    """
+    loop = asyncio.get_running_loop()
+    for side in sides:
+        # A warm-up with nobody listening: first-call costs (SQL compilation caches, lazy
+        # imports) are not what a release costs on a server that has been running.
+        await loop.run_in_executor(None, side.trigger, -1)
+        await side.connect()
+    for number in range(rounds):
+        for side in sides:
+            await asyncio.sleep(0.5)
+            await side.round(number)
+    for side in sides:
+        await gather_limited(c.close() for c in side.clients)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -345,30 +374,35 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_size(n: int, rounds: int, tmp: str) -> list[dict]:
-    """Both servers at one size; their rows of the report."""
-    rows = []
-    for kind in ("bare", "app"):
-        port, plan, database_url = free_port(), None, None
-        if kind == "app":
-            database_url = f"sqlite:///{tmp}/fanout-{n}.db"
-            plan = seed(database_url, n, rounds)
-        server = start_server(kind, port, database_url)
-        try:
-            time.sleep(1.0)
-            idle = rss_mb(server.pid)
-            figures = asyncio.run(measure(kind, port, server.pid, n, plan, rounds))
-            connected = rss_mb(server.pid)
-        finally:
+    """Both servers at one size, side by side; their rows of the report."""
+    database_url = f"sqlite:///{tmp}/fanout-{n}.db"
+    plan = seed(database_url, n, rounds)
+    servers = {}
+    try:
+        for kind in ("bare", "app"):
+            port = free_port()
+            servers[kind] = (start_server(kind, port, database_url), port)
+        time.sleep(1.0)
+        sides, idle = [], {}
+        for kind, (server, port) in servers.items():
+            idle[kind] = rss_mb(server.pid)
+            sides.append(Side(kind, port, server.pid, n, plan if kind == "app" else None))
+        asyncio.run(measure(sides, rounds))
+        connected = {kind: rss_mb(server.pid) for kind, (server, _) in servers.items()}
+    finally:
+        for server, _ in servers.values():
             server.terminate()
             server.wait(10)
-        for event, values in figures["latencies"].items():
-            rows.append({"n": n, "server": kind, "event": event,
+    rows = []
+    for side in sides:
+        for event, values in side.latencies.items():
+            rows.append({"n": n, "server": side.kind, "event": event,
                          "p50": statistics.median(values) if values else float("nan"),
                          "p95": percentile(values, 95), "max": max(values, default=float("nan")),
-                         "missed": figures["missed"][event], "samples": len(values),
-                         "connect_ms": figures["connect_ms"], "join_ms": figures["join_ms"],
-                         "idle_mb": idle, "connected_mb": connected,
-                         "refused": figures["refused"]})
+                         "missed": side.missed[event], "samples": len(values),
+                         "connect_ms": side.connect_ms, "join_ms": side.join_ms,
+                         "idle_mb": idle[side.kind], "connected_mb": connected[side.kind],
+                         "refused": side.refused, "rounds": side.rounds})
     return rows
 
 
@@ -396,13 +430,16 @@ def main() -> None:
             rows.extend(run_size(n, args.rounds, tmp))
     print(f"load average after: {os.getloadavg()}")
     print("| learners | server | event | p50 s | p95 s | max s | missed | connect CPU ms "
-          "| join CPU ms | idle RSS MB | RSS connected MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| join CPU ms | idle RSS MB | RSS connected MB | p95 per round s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
+        per_round = (" ".join(f"{v:.3f}" for v in row["rounds"])
+                     if row["event"] == "module_released" else "")
         print(f"| {row['n']} | {row['server']} | {row['event']} | {row['p50']:.3f} "
               f"| {row['p95']:.3f} | {row['max']:.3f} | {row['missed']} "
               f"| {row['connect_ms']:.2f} | {row['join_ms']:.2f} | {row['idle_mb']:.0f} "
-              f"| {row['connected_mb']:.0f} |")
+              f"| {row['connected_mb']:.0f} "
+              f"| {per_round} |")
     ratios = {}
     for row in rows:
         if row["event"] == "module_released":
