@@ -1,6 +1,6 @@
 """Benchmark: a release reaching N connected learners, beside a bare Flask-SocketIO broadcast.
 
-    .venv/bin/python bench/fanout.py [--sizes 500 1000] [--rounds 3] [--profile-connect]
+    .venv/bin/python bench/fanout.py [--sizes 500 1000] [--rounds 3] [--app-dir DIR]
 
 For each size, both servers run side by side, each with its own N clients, and their
 broadcasts alternate round by round (so a busy machine weighs on both alike):
