@@ -273,7 +273,7 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
     events = []
     for cohort, _ in roles:
         for module in modules[cohort.id]:
-            url = f"{base}/cohorts/{cohort.id}/modules/{module.id}"
+            url = module_target(cohort.id, module.id).url
             events.append(CalendarEvent(
                 uid=f"release-{module.id}@{host}", start=module.release_at,
                 summary=f"Module opens: {module.title} ({cohort.name})",
