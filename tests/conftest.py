@@ -22,6 +22,13 @@ from app.db import Model, get_database, get_session, make_engine
 from app.extensions import socketio
 from app.models import import_all_models
 from tests.factories import PASSWORD
+from tests.http import (  # noqa: F401 (the API's response checks, for every feature's tests)
+    call,
+    openapi,
+    query_counter,
+    response_validator,
+    table_counts,
+)
 
 import_all_models()
 

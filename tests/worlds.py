@@ -30,7 +30,7 @@ class TwoCohorts:
 
     def with_tokens(self, session) -> "TwoCohorts":
         """Give everyone in ``people`` (extras included) an API token."""
-        from tests.api.conftest import token_for
+        from tests.http import token_for
 
         self.tokens.update({name: token_for(session, user) for name, user in self.people.items()
                             if name not in self.tokens})

@@ -20,9 +20,9 @@ from app.cohorts.progress import (
 )
 from app.db import utcnow
 from app.errors import NotAllowed, NotFound
-from tests.api.conftest import bearer, token_for
 from tests.cohorts.fake_parts import provide_parts
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 START = date(2026, 3, 2)  # a Monday; Berlin is on winter time (UTC+1) all month
 RELEASES = [datetime(2026, 3, 2, 8, tzinfo=UTC), datetime(2026, 3, 9, 8, tzinfo=UTC),

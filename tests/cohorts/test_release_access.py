@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 #: role → (module list API, open module page, unreleased module page,
 #:         API release/move, page "Release now", page "Move the release")

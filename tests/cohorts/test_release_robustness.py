@@ -20,8 +20,8 @@ from app.db import get_session
 from app.errors import Invalid
 from app.mail import OutboxEmail, deliver_pending
 from app.notifications.models import Notification
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 LONG_TITLE = ("Receiving feedback well: " + "listening to the end, " * 9).strip()[:200]
 

@@ -11,8 +11,8 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, Membership, Program
 from app.db import transaction
 from app.mail import OutboxEmail
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_cohort, create_user
+from tests.http import bearer, token_for
 from tests.worlds import two_cohorts
 
 CSV = "email,name,role\n"

@@ -14,9 +14,9 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.notifications import services
 from app.notifications.models import CalendarFeed
-from tests.api.conftest import bearer, token_for
 from tests.cohorts.fake_parts import provide_parts
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 #: Today; the cohort started 8 days ago, so weeks 1 and 2 are open and week 3 opens in 6 days.
 NOW = utcnow()

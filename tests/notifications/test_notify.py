@@ -61,13 +61,13 @@ def test_a_release_costs_the_same_statements_for_1_or_5_members(app, db, query_c
 
 
 def test_members_get_the_notice_live_on_any_page_and_the_owner_does_not(
-        app, db, client, login, socket_client, new_client):
+        app, db, client, login, socket_client):
     with db() as session:
         cohort, module, (learner,) = cohort_with_module(session, 1)
         owner = cohort.program.owner
     login(client, learner)
     learner_socket = socket_client()  # on a page without the cohort: no join
-    owner_client = new_client()
+    owner_client = app.test_client()  # another browser
     login(owner_client, owner)
     owner_socket = socket_client(flask_client=owner_client)
     assert owner_socket.emit("join", {"room": f"cohort:{cohort.id}"}, callback=True)["ok"]
@@ -81,15 +81,15 @@ def test_members_get_the_notice_live_on_any_page_and_the_owner_does_not(
     assert "module_released" in owner_events and "notification" not in owner_events
 
 
-def test_people_already_told_get_no_second_live_notice(app, db, client, login, socket_client,
-                                                       new_client):
+def test_people_already_told_get_no_second_live_notice(app, db, client, login,
+                                                       socket_client):
     with db() as session:
         cohort, module, (told, fresh) = cohort_with_module(session, 2)
         session.add(Notification(user_id=told.id, kind="module_released", title="Earlier",
                                  dedupe_key=f"release:{module.id}", created_at=NOW))
     login(client, told)
     told_socket = socket_client()
-    fresh_client = new_client()
+    fresh_client = app.test_client()  # another browser
     login(fresh_client, fresh)
     fresh_socket = socket_client(flask_client=fresh_client)
     told_socket.get_received()

@@ -8,8 +8,8 @@ from app.notifications.preferences import (
     get_notification_preferences,
     set_notification_preferences,
 )
-from tests.api.conftest import bearer, token_for
 from tests.factories import create_user
+from tests.http import bearer, token_for
 
 PATH = "/api/v1/me/notification-preferences"
 

@@ -3,7 +3,6 @@
 import pytest
 
 from app.cohorts.models import ProgramGoal
-from tests.api.conftest import bearer, token_for
 from tests.factories import (
     add_member,
     create_cohort,
@@ -11,6 +10,7 @@ from tests.factories import (
     create_program,
     create_user,
 )
+from tests.http import bearer, token_for
 
 MEMBERS_PER_COHORT = 20
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from app.cohorts import parts
 from app.cohorts.models import Cohort, Module, Program
 from app.cohorts.parts import ModulePart
-from tests.api.conftest import bearer, token_for
 from tests.factories import create_cohort, create_module, create_program, create_user
+from tests.http import bearer, token_for
 from tests.worlds import two_cohorts
 
 ROLES = ("learner_a", "facilitator_a", "facilitator_b", "owner_a", "owner_b", "admin",

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.cohorts.authoring import launch_cohort
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 
 @pytest.fixture
