@@ -9,9 +9,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engineio import packet as engineio_packet
 from flask import current_app, request, session
 from flask_login import current_user
 from flask_socketio import Namespace, join_room, leave_room
+from socketio import manager as socketio_manager
+from socketio import packet as socketio_packet
 
 from app.config import ConfigError
 from app.db import MAX_ID, after_commit_batch, utcnow
@@ -21,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: Room kind -> function(user, object_id) -> bool, registered by features.
 ROOM_AUTHORISERS: dict[str, Callable] = {}
+#: Functions user -> room names that every socket of the user joins as it connects,
+#: registered by features. Clients cannot ask for these rooms: only the server joins them.
+CONNECT_ROOMS: list[Callable] = []
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,13 @@ def leave_room_after_commit(user_id: int, room: str) -> None:
     after_commit_batch(_send, PendingLeave(user_id, room))
 
 
+def connect_rooms(rooms_of: Callable) -> Callable:
+    """Register a function naming rooms each socket joins on connect (once per function)."""
+    if rooms_of not in CONNECT_ROOMS:
+        CONNECT_ROOMS.append(rooms_of)
+    return rooms_of
+
+
 def room_kind(kind: str):
     """Register the authoriser for a room kind (``cohort``, ``thread``…)."""
     def register(authorise: Callable) -> Callable:
@@ -77,12 +90,48 @@ def room_kind(kind: str):
     return register
 
 
+def _emit_socket_by_socket(emits: list[PendingEmit]) -> None:
+    """Emit a commit's events so that each socket gets all of its events back to back.
+
+    A release sends two broadcasts (its notice to the members, the release to the cohort
+    room): emitted one after the other, every socket's writer thread would wake once per
+    event, and the second event would wait behind the whole first fan-out. Each event is
+    encoded once, as ``emit`` does. With a message queue (several workers), events go
+    through ``emit``, which publishes them to every worker.
+    """
+    server = socketio.server
+    if type(server.manager) is not socketio_manager.Manager:
+        for item in emits:
+            socketio.emit(item.event, item.payload, to=item.room)
+        return
+    per_socket: dict[str, list] = {}
+    for item in emits:
+        encoded = server.packet_class(socketio_packet.EVENT, namespace="/",
+                                      data=[item.event, item.payload]).encode()
+        frames = [engineio_packet.Packet(engineio_packet.MESSAGE, part) for part in
+                  (encoded if isinstance(encoded, list) else [encoded])]
+        for _sid, eio_sid in list(server.manager.get_participants("/", item.room)):
+            per_socket.setdefault(eio_sid, []).extend(frames)
+    for eio_sid, frames in per_socket.items():
+        for frame in frames:
+            try:
+                server._send_eio_packet(eio_sid, frame)
+            except Exception:  # a socket closing meanwhile; the others still get theirs
+                log.debug("socket %s closed before its event was sent", eio_sid)
+
+
 def _deliver(items: list) -> None:
-    """Emit queued events and close queued sockets."""
-    for item in items:
+    """Emit queued events (consecutive ones together) and close or move queued sockets."""
+    emits: list[PendingEmit] = []
+    for index, item in enumerate(items):
+        if isinstance(item, PendingEmit):
+            emits.append(item)
+            if index + 1 < len(items) and isinstance(items[index + 1], PendingEmit):
+                continue
         try:
-            if isinstance(item, PendingEmit):
-                socketio.emit(item.event, item.payload, to=item.room)
+            if emits:
+                batch, emits = emits, []
+                _emit_socket_by_socket(batch)
             elif isinstance(item, PendingLeave):
                 participants = socketio.server.manager.get_participants(
                     "/", f"user:{item.user_id}")
@@ -148,6 +197,9 @@ class RootNamespace(Namespace):
             raise ConnectionRefusedError("not_signed_in")
         join_room(f"user:{user.id}")
         join_room(credential_room)
+        for rooms_of in CONNECT_ROOMS:
+            for room in rooms_of(user):
+                join_room(room)
         log.debug("socket %s connected for user %s", request.sid, user.id)
 
     def on_join(self, data):

@@ -16,6 +16,7 @@ from app import audit, realtime
 from app.accounts.models import AccountLink, ApiToken, LoginSession, User
 from app.db import after_response, get_session, insert_for, transaction
 from app.errors import Invalid, NotAllowed, NotFound
+from app.links import absolute_url
 from app.mail import queue_email
 from app.text import one_line_problem
 
@@ -92,11 +93,6 @@ def check_name(name: str, field: str = "name") -> str:
     if problem := one_line_problem(name):
         raise Invalid(fields={field: problem})
     return name
-
-
-def _link_url(path: str) -> str:
-    """An absolute link for an e-mail."""
-    return f"{current_app.config['BASE_URL']}{path}"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -338,7 +334,7 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
             f"{inviter} has invited you to Cohort Commons.\n"
             + (f"{context}\n" if context else "")
             + "\nChoose your name and password here (the link works once, for "
-            f"{ttl.days} days):\n{_link_url('/invite/' + secret)}\n"
+            f"{ttl.days} days):\n{absolute_url('/invite/' + secret)}\n"
         )
         queue_email(session, to=user.email, subject="You are invited to Cohort Commons",
                     body=body, user_id=user.id)
@@ -413,7 +409,7 @@ def request_password_reset(email: str, *, now: datetime) -> None:
         body = (
             "Someone asked to reset the password of your Cohort Commons account.\n"
             f"If it was you, choose a new password here (the link works once, for {minutes} "
-            f"minutes):\n{_link_url('/reset/' + secret)}\n\n"
+            f"minutes):\n{absolute_url('/reset/' + secret)}\n\n"
             "If it was not you, ignore this message; your password stays as it is.\n"
         )
         queue_email(session, to=user.email, subject="Reset your Cohort Commons password",

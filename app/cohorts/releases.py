@@ -5,7 +5,7 @@ import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from app import audit, realtime
 from app.accounts.models import User
@@ -228,13 +228,15 @@ def _announce_releases(session, module_ids: list[int], *, now: datetime) -> int:
         .order_by(CohortModule.release_at, CohortModule.id)
         .execution_options(populate_existing=True)
     ).all()
-    members = defaultdict(list)
-    for cohort_id, user_id, email in session.execute(
-            select(Membership.cohort_id, Membership.user_id, User.email).join(User)
-            .where(Membership.cohort_id.in_({module.cohort_id for module in modules}))):
-        members[cohort_id].append((user_id, email))
+    # How many members each cohort has, not who: listeners write per-member rows with
+    # INSERT … SELECT from the memberships, and a list of 1,000 members would be read into
+    # Python on every release for nothing.
+    member_counts = defaultdict(int, session.execute(
+        select(Membership.cohort_id, func.count())
+        .where(Membership.cohort_id.in_({module.cohort_id for module in modules}))
+        .group_by(Membership.cohort_id)).all())
     for module in modules:
-        module_released.send(module, members=members[module.cohort_id], now=now)
+        module_released.send(module, member_count=member_counts[module.cohort_id], now=now)
         realtime.notify("module_released", {
             "cohort_id": module.cohort_id, "module_id": module.id, "title": module.title,
             "release_at": module.release_at.isoformat(),

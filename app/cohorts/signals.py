@@ -5,7 +5,8 @@ from blinker import Namespace
 signals = Namespace()
 
 #: Sent inside the release's transaction, once per release:
-#: ``module_released.send(cohort_module, members=[(user_id, email)], now=now)``.
+#: ``module_released.send(cohort_module, member_count=n, now=now)``; listeners select the
+#: members themselves (set-based), the count tells them how many there are.
 module_released = signals.signal("module-released")
 
 #: Sent inside the launch transaction, after the modules are copied:

@@ -5,9 +5,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the inbox pages and API, the header badge, and the event listeners."""
-    from app.cohorts.signals import module_released
+    from app import realtime
+    from app.cohorts.signals import member_removed, module_released
     from app.notifications import api, views
-    from app.notifications.services import notify_module_released
+    from app.notifications.services import (
+        leave_notice_room,
+        notice_rooms_of,
+        notify_module_released,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -15,3 +20,5 @@ def init_app(app: Flask) -> None:
     # Whatever else listens: blinker keeps one connection per receiver, so connecting the
     # same module-level function again (one app per test, say) changes nothing.
     module_released.connect(notify_module_released, weak=False)
+    member_removed.connect(leave_notice_room, weak=False)
+    realtime.connect_rooms(notice_rooms_of)

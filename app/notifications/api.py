@@ -1,9 +1,10 @@
 """Notification endpoints of the JSON API: the inbox and the calendar feed."""
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from flask import Blueprint
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from app.api import (
     Id,
@@ -17,7 +18,8 @@ from app.api import (
     page_of,
 )
 from app.db import utcnow
-from app.notifications import services
+from app.notifications import preferences, services
+from app.notifications.models import KINDS
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
 
@@ -88,3 +90,45 @@ def create_calendar_feed(user):
 def delete_calendar_feed(user):
     """Revoke my feed; nothing to revoke is fine too."""
     services.revoke_calendar_feed(user)
+
+
+Delivery = Literal["app", "email", "digest"]
+KindName = Annotated[str, StringConstraints(max_length=40)]
+KINDS_HELP = ("Kind → delivery. Kinds: " + ", ".join(f"{kind} ({spec.label.lower()}; default "
+              f"{spec.default})" for kind, spec in KINDS.items())
+              + ". app: inbox only; email: inbox and an e-mail at once; digest: inbox and a "
+              "line in the daily digest e-mail.")
+
+
+class NotificationPreferencesOut(ResponseSchema):
+    """How each kind of notification reaches me, and my digest's local hour."""
+
+    kinds: dict[str, Delivery] = Field(description=KINDS_HELP)
+    #: In my own time zone (``timezone`` of /me).
+    digest_hour: int = Field(ge=0, le=23, description="The local hour (0–23) of the daily "
+                                                      "digest, in my time zone.")
+
+
+class NotificationPreferencesIn(Schema):
+    """Kinds to change (others keep their setting) and, optionally, the digest hour."""
+
+    kinds: dict[KindName, Delivery] = Field(default_factory=dict, max_length=50,
+                                            description=KINDS_HELP)
+    digest_hour: int | None = Field(default=None, ge=0, le=23,
+                                    description="The local hour (0–23) of the daily digest.")
+
+
+@endpoint(bp, "/me/notification-preferences", "GET", response=NotificationPreferencesOut,
+          summary="How each kind of notification reaches me")
+def get_notification_preferences(user):
+    """Every kind with its delivery (defaults filled in) and the digest hour."""
+    return preferences.get_notification_preferences(user)
+
+
+@endpoint(bp, "/me/notification-preferences", "PUT", body=NotificationPreferencesIn,
+          response=NotificationPreferencesOut,
+          summary="Choose how kinds of notification reach me, and my digest hour")
+def set_notification_preferences(user, body: NotificationPreferencesIn):
+    """Change the given kinds and the digest hour; an unknown kind is refused (422)."""
+    return preferences.set_notification_preferences(user, kinds=body.kinds,
+                                                     digest_hour=body.digest_hour)

@@ -1,11 +1,44 @@
 """In-app notifications (the inbox); e-mail copies go through the outbox."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import false
 
 from app.db import Model, utcnow
+
+#: How a notice reaches a person. It is always in their inbox (and live on open pages);
+#: "email" adds an e-mail at once, "digest" a line in their daily digest e-mail.
+DELIVERIES = ("app", "email", "digest")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of notification: what it is called on the settings page, and its default."""
+
+    label: str
+    #: The delivery of people who have not chosen one.
+    default: str
+
+
+#: Every kind of notification. A new kind of notice is one entry here and one
+#: ``notify(kind, …)`` call where it happens.
+KINDS: dict[str, Kind] = {
+    "module_released": Kind("A module of your cohort opens", "email"),
+}
+#: The local hour of the daily digest for people who have not chosen one.
+DEFAULT_DIGEST_HOUR = 8
 
 
 class Notification(Model):
@@ -31,6 +64,35 @@ class Notification(Model):
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    #: Waits for the person's next daily digest e-mail (their preference was "digest").
+    digest_pending: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false(), index=True)
+
+
+class NotificationPreference(Model):
+    """How one kind of notice reaches one person; without a row, the kind's default."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        CheckConstraint("delivery IN ('app', 'email', 'digest')", name="delivery"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivery: Mapped[str] = mapped_column(String(10))
+
+
+class DigestSetting(Model):
+    """When a person's daily digest is sent; without a row, at DEFAULT_DIGEST_HOUR."""
+
+    __tablename__ = "digest_settings"
+    __table_args__ = (CheckConstraint("hour BETWEEN 0 AND 23", name="hour"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: The hour of the day (0–23) in the person's own time zone.
+    hour: Mapped[int] = mapped_column(SmallInteger)
 
 
 class CalendarFeed(Model):

@@ -14,9 +14,11 @@ from flask_login import current_user, login_required
 
 from app.accounts.services import hash_secret
 from app.db import parse_id, utcnow
+from app.errors import Invalid
 from app.extensions import limiter
-from app.notifications import services
+from app.notifications import preferences, services
 from app.notifications.calendar import build_calendar
+from app.notifications.models import DELIVERIES, KINDS
 from app.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
@@ -103,3 +105,35 @@ def calendar_settings():
     return render_template("notifications/calendar.html",
                            feed=services.get_calendar_feed(user), new_url=new_url,
                            webcal_url=services.webcal_url(new_url) if new_url else None)
+
+
+# --- how notices reach me -----------------------------------------------------------------------
+
+#: The choices of the settings page, in its words.
+DELIVERY_LABELS = {"app": "In the app only", "email": "By e-mail at once",
+                   "digest": "In my daily digest e-mail"}
+
+
+@bp.route("/settings/notifications", methods=["GET", "POST"])
+@login_required
+def notification_settings():
+    """Per kind: in the app only, e-mail at once, or the daily digest; and the digest hour."""
+    user = current_user._get_current_object()
+    errors, status = {}, 200
+    chosen = preferences.get_notification_preferences(user)
+    if request.method == "POST":
+        kinds = {kind: request.form.get(f"kind-{kind}", "") for kind in KINDS}
+        hour = request.form.get("digest_hour", "")
+        try:
+            preferences.set_notification_preferences(
+                user, kinds=kinds, digest_hour=int(hour) if hour.isdigit() else -1)
+        except Invalid as error:
+            errors, status = error.fields or {}, 422
+            chosen = preferences.Preferences(kinds={**chosen.kinds, **kinds},
+                                             digest_hour=chosen.digest_hour)
+        else:
+            flash("Notification settings saved.", "success")
+            return redirect(url_for("notifications.notification_settings"))
+    return render_template("notifications/settings.html", kinds=KINDS, chosen=chosen,
+                           deliveries=[(d, DELIVERY_LABELS[d]) for d in DELIVERIES],
+                           errors=errors), status

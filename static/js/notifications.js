@@ -12,6 +12,8 @@
     badge.firstChild.textContent = String(count);
     badge.hidden = count < 1;
   }
+  // A new notice arrives once per person: through members:ID when it is new to every member
+  // of a cohort, otherwise through user:ID (the server decides), so counting up is exact.
   live.socket.on("notification", function (payload) {
     if (!payload) { return; }
     if (typeof payload.unread === "number") {

@@ -56,7 +56,7 @@ def test_an_invitation_that_fails_queues_no_mail(app, db, outbox, monkeypatch):
     def broken_link(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "_link_url", broken_link)
+    monkeypatch.setattr(services, "absolute_url", broken_link)
     with db(), pytest.raises(RuntimeError):
         services.invite_user(None, "ghost@example.com", now=utcnow())
     assert outbox() == []
