@@ -21,7 +21,7 @@ from app import create_app
 from app.db import Model, get_database, get_session, make_engine
 from app.extensions import socketio
 from app.models import import_all_models
-from tests.factories import PASSWORD
+from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD
 
 import_all_models()
 
@@ -109,6 +109,7 @@ def test_config(**overrides) -> dict:
         "REDIS_URL": None,
         "MAIL_SERVER": None,
         "LOG_LEVEL": "WARNING",
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH_METHOD,
     }
     config.update(overrides)
     return config
