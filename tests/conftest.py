@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from sqlalchemy.engine import Engine
 
 from app import create_app
@@ -107,6 +109,35 @@ def copy_sqlite_database(source: Engine, target: Engine) -> None:
         origin.connection.dbapi_connection.backup(copy.connection.dbapi_connection)
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per test process, shared by every test's new app.
+
+    Jinja checks each entry against the template's source, so an edit is never missed.
+    """
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        """Fill the bucket from an earlier compilation, if any."""
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        """Keep a compilation for the next app."""
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = CompiledTemplates()
+
+
+def new_app(**overrides) -> Flask:
+    """A test application (``test_config`` plus overrides) that reuses compiled templates."""
+    application = create_app(test_config(**overrides))
+    application.jinja_env.bytecode_cache = _compiled_templates
+    return application
+
+
 def test_config(**overrides) -> dict:
     """Configuration for a test application."""
     config = {
@@ -136,12 +167,12 @@ def config_overrides() -> dict:
 def app(backend: Backend, config_overrides: dict):
     """An application with an empty database of the current backend."""
     if backend.name == "sqlite":
-        application = create_app(test_config(**config_overrides))
+        application = new_app(**config_overrides)
         copy_sqlite_database(backend.engine, get_database(application).engine)
         yield application
         get_database(application).engine.dispose()
         return
-    application = create_app(test_config(DATABASE_URL=backend.url, **config_overrides))
+    application = new_app(DATABASE_URL=backend.url, **config_overrides)
     get_database(application).engine.dispose()
     connection = backend.engine.connect()
     outer = connection.begin()
@@ -177,7 +208,7 @@ def own_database(backend, tmp_path):
     with contextlib.ExitStack() as stack:
         url = (f"sqlite:///{tmp_path / 'own.db'}" if backend.name == "sqlite"
                else stack.enter_context(postgres_schema("own")))
-        application = create_app(test_config(DATABASE_URL=url))
+        application = new_app(DATABASE_URL=url)
         Model.metadata.create_all(get_database(application).engine)
         yield application
         scheduler.stop(application)
