@@ -41,6 +41,17 @@ class Backend:
     engine: Engine
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Keep the browser tests in one xdist worker (``--dist loadgroup``).
+
+    They share one live server and one Chromium per worker; a second set would cost more
+    than it saves.
+    """
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def postgres_url() -> str | None:
     """The PostgreSQL URL for the second pass, or None."""
     return os.environ.get("TEST_DATABASE_URL") or None
