@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy.engine import Engine
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.db import Model, get_database, get_session, make_engine
@@ -27,6 +28,32 @@ from app.models import import_all_models
 from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD
 
 import_all_models()
+
+
+def _compile_url_builders_once() -> None:
+    """Compile the URL builder of each route once per test process, not once per app.
+
+    Werkzeug generates and compiles Python code for every rule of every new app, which is
+    most of what ``create_app`` costs; that code follows from the rule alone (its pattern,
+    defaults and converters), so every test's app can share it.
+    """
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another Werkzeug: only the speed-up is lost
+        return
+    builders: dict = {}
+
+    def shared_builder(rule: Rule, append_unknown: bool = True):
+        key = (rule.rule, rule.host, rule.subdomain, rule.merge_slashes, tuple(rule._trace),
+               repr(sorted((rule.defaults or {}).items())),
+               tuple((name, type(c)) for name, c in rule._converters.items()), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = shared_builder
+
+
+_compile_url_builders_once()
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
