@@ -12,6 +12,7 @@ from app import migrate
 db_cli = AppGroup("db", help="Create and migrate the database schema.")
 demo_cli = AppGroup("demo", help="Demo data for trying the product.")
 scheduler_cli = AppGroup("scheduler", help="The release and delivery scheduler.")
+content_cli = AppGroup("content", help="Stored user and author content.")
 
 
 @db_cli.command("upgrade")
@@ -66,8 +67,21 @@ def scheduler_run() -> None:
         os._exit(1)
 
 
+@content_cli.command("rerender")
+def content_rerender() -> None:
+    """Render every stored Markdown text to cleaned HTML again (after the rules changed)."""
+    from app.models import import_all_models
+    from app.sanitize import RULES_VERSION, rerender_all
+
+    import_all_models()
+    changed = rerender_all()
+    click.echo(f"Rendered with the cleaning rules of version {RULES_VERSION}: "
+               f"{changed} stored HTML text(s) changed.")
+
+
 def init_app(app: Flask) -> None:
     """Register the shared command groups."""
     app.cli.add_command(db_cli)
+    app.cli.add_command(content_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(scheduler_cli)

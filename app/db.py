@@ -1,22 +1,25 @@
-"""Database: the model base, one session per app context, and transactions."""
+"""Database: the model base, one session per app context, transactions, and what runs
+after a commit or after the response."""
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, after_this_request, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 #: The largest value of an INTEGER primary key (PostgreSQL's int4): ids in URLs, cursors
 #: and room names beyond it are refused before they reach the database.
 MAX_ID = 2**31 - 1
-
 
 
 def parse_id(text: str) -> int:
@@ -101,6 +104,11 @@ class Model(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def columns_of(mixin: type) -> tuple[str, ...]:
+    """The columns a declarative mixin declares, in order (e.g. the settings a copy takes)."""
+    return tuple(name for name, value in vars(mixin).items() if isinstance(value, MappedColumn))
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -188,3 +196,129 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.info["tx_depth"] = depth
+
+
+# --- after the commit ------------------------------------------------------------------------
+#
+# Side effects that must not happen for data that was never saved (live events, changes to
+# the scheduler's jobs, closing sockets) are queued on the session and run once the
+# outermost transaction commits. A rolled-back savepoint drops exactly the callbacks queued
+# inside it; a rolled-back transaction drops them all.
+
+_CALLBACKS = "after_commit_callbacks"
+#: Savepoint -> how many callbacks were queued when it began.
+_SAVEPOINT_MARKS = "after_commit_savepoint_marks"
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback()`` once the current transaction commits; never if it rolls back.
+
+    Outside a :func:`transaction` there is nothing to wait for: it runs at once.
+    """
+    _queue(callback, None)
+
+
+def after_commit_batch(callback: Callable[[list], object], item) -> None:
+    """Pass ``item`` to ``callback`` after the commit, in one call with the transaction's
+    other items for the same callback (in the order they were queued).
+
+    For effects that are cheaper together, such as emitting many live events from one
+    background task. Savepoints drop their own items, as with :func:`after_commit`.
+    """
+    _queue(callback, [item])
+
+
+def _queue(callback: Callable, items: list | None) -> None:
+    """Queue a callback (with its items, for a batch) or run it now outside a transaction."""
+    session = get_session()
+    if not session.info.get("tx_depth"):
+        _run([(callback, items)])
+        return
+    if not session.in_transaction():
+        session.begin()  # what autobegin would do at the first statement: commit runs us
+    session.info.setdefault(_CALLBACKS, []).append((callback, items))
+
+
+def _run(queued: list[tuple[Callable, list | None]]) -> None:
+    """Run queued callbacks in order; a batch runs once, where its first item was queued."""
+    batches: dict[Callable, list] = {}
+    order: list[tuple[Callable, list | None]] = []
+    for callback, items in queued:
+        if items is None:
+            order.append((callback, None))
+        elif callback in batches:
+            batches[callback].extend(items)
+        else:
+            batches[callback] = list(items)
+            order.append((callback, batches[callback]))
+    for callback, items in order:
+        try:
+            callback() if items is None else callback(items)
+        except Exception:  # the data is saved; a failed side effect must not undo the request
+            log.exception("an after-commit callback failed")
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _note_savepoint(session: Session, transaction) -> None:
+    """Note how many callbacks were queued when a savepoint began."""
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_CALLBACKS, ()))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    """Run the committed transaction's callbacks (a released savepoint commits nothing)."""
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_SAVEPOINT_MARKS, None)
+    queued = session.info.pop(_CALLBACKS, None)
+    if queued:
+        _run(queued)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous) -> None:
+    """Drop the callbacks of what was undone: a savepoint's own, or the whole transaction's."""
+    # A failed flush rolls back its own subtransaction up to the nearest savepoint or the
+    # outermost transaction: that boundary is what was undone.
+    undone = previous
+    while not undone.nested and undone.parent is not None:
+        undone = undone.parent
+    if undone.nested:
+        mark = session.info.get(_SAVEPOINT_MARKS, {}).pop(id(undone), None)
+        queued = session.info.get(_CALLBACKS)
+        if mark is not None and queued is not None:
+            del queued[mark:]
+        return
+    session.info.pop(_SAVEPOINT_MARKS, None)
+    session.info.pop(_CALLBACKS, None)
+
+
+def after_response(callback: Callable[[], object]) -> None:
+    """Run ``callback()`` once the response has been sent, in an app context of its own.
+
+    For coarse bookkeeping (visits, last active) that a plain read must neither commit nor
+    wait for: the WSGI server calls it when it closes the response, after the body went
+    out, and the callback opens its own transaction. A failure is logged, never shown.
+    Outside a request, and in a Socket.IO event (a request context that sends no
+    response), it runs at once.
+    """
+    if not has_request_context() or getattr(request, "sid", None) is not None:
+        callback()
+        return
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        """The callback in a fresh app context (the request's one is gone by now)."""
+        with app.app_context():
+            try:
+                callback()
+            except Exception:
+                log.exception("A write after the response failed")
+
+    @after_this_request
+    def _on_close(response):
+        """Hand the callback to the response, which runs it when the server closes it."""
+        response.call_on_close(run)
+        return response

@@ -7,8 +7,10 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.accounts.services import hash_password
-from app.cohorts import services as cohorts
+from app.cohorts.authoring import add_module, create_program, launch_cohort
 from app.cohorts.models import Cohort, Program
+from app.cohorts.releases import release_due_modules
+from app.cohorts.roster import add_member
 from app.db import get_session, transaction, utcnow
 from app.discussions import services as discussions
 from app.errors import Conflict
@@ -118,28 +120,28 @@ def seed_demo() -> list[tuple[str, str]]:
         program = session.scalar(select(Program).where(Program.owner_id == owner.id,
                                                        Program.title == DEMO_PROGRAM))
         if program is None:
-            program = cohorts.create_program(
+            program = create_program(
                 owner, title=DEMO_PROGRAM,
                 summary="A six-week program on asking for, giving and using feedback.",
                 goals=["Ask for feedback", "Give specific, kind feedback", "Psychological safety"],
                 now=now)
             for position, (title, body, offset, (prompt_title, prompt_body)) in enumerate(
                     MODULES):
-                module = cohorts.add_module(owner, program.id, title=title, body=body,
-                                            release_offset_days=offset)
+                module = add_module(owner, program.id, title=title, body=body,
+                                    release_offset_days=offset)
                 discussions.add_prompt(owner, module.id, title=prompt_title, body=prompt_body)
                 if position == ASSIGNMENT_MODULE:
                     peer_review.add_assignment(owner, module.id, **ASSIGNMENT)
         cohort = session.scalar(select(Cohort).where(Cohort.program_id == program.id,
                                                      Cohort.name == DEMO_COHORT))
         if cohort is None:
-            cohort = cohorts.launch_cohort(
+            cohort = launch_cohort(
                 owner, program.id, name=DEMO_COHORT, starts_on=(now - timedelta(days=14)).date(),
                 timezone="Europe/London", anonymity="peers", now=now)
         for email, _, role, _ in USERS:
             if role in ("facilitator", "learner"):
                 with contextlib.suppress(Conflict):  # already enrolled by an earlier seed
-                    cohorts.add_member(owner, cohort.id, email=email, role=role, now=now)
+                    add_member(owner, cohort.id, email=email, role=role, now=now)
     # Releases whose time has passed (the cohort started two weeks ago) happen now.
-    cohorts.release_due_modules(now=now)
+    release_due_modules(now=now)
     return [(email, role) for email, _, role, _ in USERS]

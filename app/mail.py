@@ -59,7 +59,6 @@ def queue_email(session: Session, *, to: str, subject: str, body: str,
     message = OutboxEmail(to_address=to, subject=fit(subject, SUBJECT_MAX), body_text=body,
                           user_id=user_id, dedupe_key=dedupe_key)
     session.add(message)
-    session.info.setdefault("outbox_queued", True)
     return message
 
 

@@ -12,18 +12,12 @@ from dataclasses import dataclass
 from flask import current_app, request, session
 from flask_login import current_user
 from flask_socketio import Namespace, join_room, leave_room
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.config import ConfigError
-from app.db import MAX_ID, get_session, utcnow
+from app.db import MAX_ID, after_commit_batch, utcnow
 from app.extensions import socketio
 
 log = logging.getLogger(__name__)
-
-_PENDING = "realtime_pending"
-#: Savepoint -> how many events were queued when it began (a rolled-back one drops its own).
-_SAVEPOINT_MARKS = "realtime_savepoint_marks"
 
 #: Room kind -> function(user, object_id) -> bool, registered by features.
 ROOM_AUTHORISERS: dict[str, Callable] = {}
@@ -47,7 +41,7 @@ class PendingDisconnect:
 
 def notify(event_name: str, payload: dict, room: str) -> None:
     """Queue an event for a room; it is emitted after the current transaction commits."""
-    get_session().info.setdefault(_PENDING, []).append(PendingEmit(event_name, payload, room))
+    after_commit_batch(_send, PendingEmit(event_name, payload, room))
 
 
 def close_room_sockets(room: str) -> None:
@@ -55,7 +49,7 @@ def close_room_sockets(room: str) -> None:
 
     Outside a transaction, the close happens at once.
     """
-    _queue_or_deliver(PendingDisconnect(room))
+    after_commit_batch(_send, PendingDisconnect(room))
 
 
 @dataclass(frozen=True)
@@ -72,16 +66,7 @@ def leave_room_after_commit(user_id: int, room: str) -> None:
     Each socket sits in ``user:ID``, so its sids are known without asking the client.
     Outside a transaction, the sockets leave at once.
     """
-    _queue_or_deliver(PendingLeave(user_id, room))
-
-
-def _queue_or_deliver(item) -> None:
-    """Queue a socket change for the current transaction's commit, or make it now."""
-    db_session = get_session()
-    if db_session.in_transaction() and db_session.info.get("tx_depth"):
-        db_session.info.setdefault(_PENDING, []).append(item)
-    else:
-        _deliver([item])
+    after_commit_batch(_send, PendingLeave(user_id, room))
 
 
 def room_kind(kind: str):
@@ -111,47 +96,15 @@ def _deliver(items: list) -> None:
             log.exception("delivering live event failed")
 
 
-@event.listens_for(Session, "after_transaction_create")
-def _after_savepoint_begin(db_session: Session, transaction) -> None:
-    """Note how many events were queued when a savepoint began."""
-    if transaction.nested:
-        marks = db_session.info.setdefault(_SAVEPOINT_MARKS, {})
-        marks[id(transaction)] = len(db_session.info.get(_PENDING, ()))
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(db_session: Session) -> None:
-    """Hand the committed transaction's events to Socket.IO."""
-    if db_session.in_nested_transaction():
-        return  # a savepoint was released; nothing is committed until the outer transaction
-    db_session.info.pop(_SAVEPOINT_MARKS, None)
-    items = db_session.info.pop(_PENDING, None)
-    if not items or getattr(socketio, "server", None) is None:
+def _send(items: list) -> None:
+    """Hand a committed transaction's events and socket changes to Socket.IO, in order."""
+    if getattr(socketio, "server", None) is None:
         return
     # Emitting to N sockets takes ~0.1 ms each: do it off the request thread.
     if current_app.config.get("REALTIME_EMIT_INLINE"):
         _deliver(items)
     else:
         socketio.start_background_task(_deliver, items)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(db_session: Session, previous) -> None:
-    """Drop the events of what did not commit: a savepoint's own, or the transaction's."""
-    # A failed flush rolls back its own subtransaction up to the nearest savepoint or
-    # the outermost transaction: that boundary is what was undone.
-    undone = previous
-    while not undone.nested and undone.parent is not None:
-        undone = undone.parent
-    if undone.nested:
-        # The enclosing transaction may still commit: keep the events queued before it.
-        mark = db_session.info.get(_SAVEPOINT_MARKS, {}).pop(id(undone), None)
-        pending = db_session.info.get(_PENDING)
-        if mark is not None and pending is not None:
-            del pending[mark:]
-        return
-    db_session.info.pop(_SAVEPOINT_MARKS, None)
-    db_session.info.pop(_PENDING, None)
 
 
 def socket_user():

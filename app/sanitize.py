@@ -1,11 +1,25 @@
-"""User content: Markdown to HTML, cleaned by an allowlist. The only place that imports bleach."""
+"""User content: Markdown to HTML, cleaned by an allowlist. The only place that imports bleach.
 
-from functools import partial
+Render on write: a model column of Markdown declares the column that holds its cleaned HTML
+with :func:`keep_rendered`; whenever the Markdown is set through the ORM the HTML is rendered
+beside it, in the same flush. Pages and the API only read the stored HTML, so a request that
+shows content never parses Markdown or HTML. When these rules change, bump
+:data:`RULES_VERSION` and run ``flask content rerender`` (see :func:`rerender_all`).
 
-import bleach
-from bleach.linkifier import LinkifyFilter
-from markdown_it import MarkdownIt
+bleach (with html5lib) and markdown-it are imported on first use: a web worker that only
+reads stored HTML never loads them.
+"""
+
+from collections.abc import Callable
+from functools import cache, partial
+
 from markupsafe import Markup
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+#: Bump whenever the allowlist, the Markdown options or the link rules change: the stored
+#: HTML was made by an older version and ``flask content rerender`` must be run.
+RULES_VERSION = 1
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
@@ -20,10 +34,6 @@ FORBIDDEN_TAGS = frozenset({
     "noembed", "noframes", "plaintext", "img", "object", "embed", "form", "input",
 })
 
-# Raw HTML in Markdown is escaped by the parser, then the result is cleaned anyway.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-_markdown.disable("image")
-
 
 def _nofollow(attrs, new=False):
     """Mark user links as untrusted and keep the opener from being reachable."""
@@ -32,20 +42,99 @@ def _nofollow(attrs, new=False):
     return attrs
 
 
-# Cleaning and linkifying happen in one pass, as bleach recommends.
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS, attributes={**ALLOWED_ATTRIBUTES, "a": ["href", "title", "rel"]},
-    protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_nofollow], parse_email=False,
-                     skip_tags={"pre", "code"})],
-)
+@cache
+def _renderer() -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """The Markdown renderer and the cleaner, built once per process on first use."""
+    import bleach
+    from bleach.linkifier import LinkifyFilter
+    from markdown_it import MarkdownIt
+
+    # Raw HTML in Markdown is escaped by the parser, then the result is cleaned anyway.
+    markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    markdown.disable("image")
+    # Cleaning and linkifying happen in one pass, as bleach recommends.
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS, attributes={**ALLOWED_ATTRIBUTES, "a": ["href", "title", "rel"]},
+        protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_nofollow], parse_email=False,
+                         skip_tags={"pre", "code"})],
+    )
+    return markdown.render, cleaner.clean
 
 
 def clean_html(html: str) -> str:
     """Clean HTML through the allowlist."""
-    return _cleaner.clean(html)
+    return _renderer()[1](html)
 
 
-def render_markdown(text: str) -> Markup:
+def render_html(text: str | None) -> str:
+    """User Markdown as cleaned HTML, for storing beside its source (empty stays empty)."""
+    if not text:
+        return ""
+    render, clean = _renderer()
+    return clean(render(text))
+
+
+def render_markdown(text: str | None) -> Markup:
     """Render user Markdown to safe HTML for an element context (never an attribute)."""
-    return Markup(_cleaner.clean(_markdown.render(text or "")))  # noqa: S704 (cleaned above)
+    return Markup(render_html(text))  # noqa: S704 (cleaned above)
+
+
+#: Every (Markdown column, HTML column) pair declared with :func:`keep_rendered`.
+RENDERED: list[tuple[InstrumentedAttribute, InstrumentedAttribute]] = []
+
+
+def keep_rendered(source: InstrumentedAttribute, target: InstrumentedAttribute, *,
+                  copied: bool = False) -> None:
+    """Declare that ``target`` holds the cleaned HTML of ``source``.
+
+    Setting the Markdown on a model object (in its constructor or later) renders the HTML
+    at once. ``copied`` columns (a cohort's copy of a program's content, made at launch)
+    are written together with the HTML they copy, never rendered again on the way, so
+    they get no such hook. Either way :func:`rerender_all` covers them.
+    """
+    RENDERED.append((source, target))
+    if copied:
+        return
+    name = target.key
+
+    @event.listens_for(source, "set")
+    def _render(instance, value, _old, _initiator) -> None:
+        """Render the new Markdown into the HTML column."""
+        setattr(instance, name, render_html(value))
+
+
+def rerender_all(batch: int = 200) -> int:
+    """Render every stored Markdown column again; return how many HTML values changed.
+
+    Run (``flask content rerender``) after the cleaning rules change. Rows whose HTML is
+    already current are not written; everything commits together.
+    """
+    from app.db import transaction
+
+    with transaction() as session:
+        return _rerender(session, batch)
+
+
+def _rerender(session: Session, batch: int) -> int:
+    """Render each declared column again in batches of rows, writing only what changed."""
+    changed = 0
+    for source, target in RENDERED:
+        model = source.class_
+        key = model.__mapper__.primary_key[0]
+        last = None
+        while True:
+            query = select(key, source, target).order_by(key).limit(batch)
+            if last is not None:
+                query = query.where(key > last)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            for row_id, text, html in rows:
+                fresh = render_html(text)
+                if fresh != html:
+                    session.execute(update(model).where(key == row_id).values({target: fresh})
+                                    .execution_options(synchronize_session=False))
+                    changed += 1
+            last = rows[-1][0]
+    return changed

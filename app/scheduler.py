@@ -21,7 +21,7 @@ every release that is due and not yet done (catching up after downtime), then br
 next ``RELEASE_HORIZON`` (``app.cohorts.jobs``); jobs of releases already done, moved out
 of the horizon or deleted are removed. When the scheduler runs in this process, launching a
 cohort or moving a release also updates the date jobs right after the commit
-(``after_commit``); a separate scheduler process picks the change up on its next reconcile,
+(``change_after_commit``); a separate scheduler process picks the change up on its next reconcile,
 within a minute.
 
 **The job store is a cache, not the source of truth.** Visibility comes from
@@ -57,10 +57,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from flask import Flask, current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from app.db import get_database
+from app.db import after_commit, get_database
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +74,6 @@ RUN_AT_START = {"release-due-modules"}
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-_PENDING = "scheduler_pending"
 _app: Flask | None = None
 _lock = threading.Lock()
 
@@ -320,36 +317,21 @@ def sync_date_jobs(scheduler: BaseScheduler, prefix: str, func: str,
         remove_job(scheduler, job_id)
 
 
-def after_commit(session: Session, change: Callable[[BaseScheduler], None]) -> None:
-    """Apply ``change`` to this process's scheduler once the session's transaction commits.
+def change_after_commit(change: Callable[[BaseScheduler], None]) -> None:
+    """Apply ``change`` to this process's scheduler once the current transaction commits.
 
     The job store may be the same database: writing it inside the transaction would wait
     on the transaction's own lock (SQLite). A rolled-back transaction changes nothing.
     """
-    session.info.setdefault(_PENDING, []).append(change)
+    after_commit(functools.partial(_apply_change, change))
 
 
-@event.listens_for(Session, "after_commit")
-def _apply_after_commit(session: Session) -> None:
-    """Run the scheduler changes of the committed transaction."""
-    if session.in_nested_transaction():
-        return
-    changes = session.info.pop(_PENDING, None)
-    scheduler = get_scheduler() if changes else None
+def _apply_change(change: Callable[[BaseScheduler], None]) -> None:
+    """Apply one committed change, if the scheduler runs in this process."""
+    scheduler = get_scheduler()
     if scheduler is None:
         return
-    for change in changes:
-        try:
-            change(scheduler)
-        except Exception:  # the next reconcile run repairs the jobs
-            log.exception("updating a scheduled job failed")
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous) -> None:
-    """Forget the scheduler changes of a transaction that was rolled back."""
-    undone = previous
-    while not undone.nested and undone.parent is not None:
-        undone = undone.parent
-    if not undone.nested:
-        session.info.pop(_PENDING, None)
+    try:
+        change(scheduler)
+    except Exception:  # the next reconcile run repairs the jobs
+        log.exception("updating a scheduled job failed")

@@ -3,10 +3,9 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_login import current_user
-
-from app.sanitize import render_markdown
+from markupsafe import Markup
 
 
 def local_time(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M",
@@ -24,8 +23,19 @@ def iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
+def stored_html(value: str | None) -> Markup:
+    """HTML that app.sanitize cleaned when it was saved (render on write), shown as is."""
+    return Markup(value or "")  # noqa: S704 (cleaned before it was stored)
+
+
+def link_url(link) -> str | None:
+    """The address a ``Link`` names (services say what to link to; pages build it)."""
+    return url_for(link.endpoint, **link.args) if link is not None else None
+
+
 def init_app(app: Flask) -> None:
-    """Register filters."""
+    """Register filters and globals."""
+    app.jinja_env.globals["link_url"] = link_url
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["iso"] = iso
-    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["stored_html"] = stored_html

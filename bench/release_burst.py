@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from app.accounts.models import User  # noqa: E402
-from app.cohorts import services  # noqa: E402
+from app.cohorts import releases  # noqa: E402
 from app.cohorts.models import Cohort, CohortModule, Membership, Program  # noqa: E402
 from app.db import Model, get_database  # noqa: E402
 from app.mail import OutboxEmail  # noqa: E402
@@ -88,7 +88,7 @@ def main() -> None:
                 connection.execute(text("ANALYZE"))
         with app.app_context():
             started = time.perf_counter()
-            released = services.release_due_modules(now=NOW)
+            released = releases.release_due_modules(now=NOW)
             elapsed = time.perf_counter() - started
         with engine.connect() as connection:
             notes = connection.scalar(select(func.count()).select_from(Notification))

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from app.accounts.models import User
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_cohort, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 #: Everyone except the program's owner, who may not author its module (all see 404).
 NOT_OWNERS = ("learner", "facilitator", "other_facilitator", "other_owner", "admin",

@@ -26,6 +26,13 @@ from app.db import Model, get_database, get_session, make_engine
 from app.extensions import socketio
 from app.models import import_all_models
 from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD
+from tests.http import (  # noqa: F401 (the API's response checks, for every feature's tests)
+    call,
+    openapi,
+    query_counter,
+    response_validator,
+    table_counts,
+)
 
 import_all_models()
 
@@ -273,7 +280,15 @@ def db(app):
 
 
 class Client(FlaskClient):
-    """A test client that knows how to find its CSRF token."""
+    """A test client that knows how to find its CSRF token.
+
+    It reads each response whole and then closes it, as a WSGI server does, so work the
+    app does after the response (``app.db.after_response``) has run when a request returns.
+    """
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        """Make a request; by default the response is read and closed, as a server does."""
+        return super().open(*args, buffered=buffered, **kwargs)
 
     def csrf_token(self, path: str = "/login") -> str:
         """Fetch a page and return the CSRF token in its meta tag."""

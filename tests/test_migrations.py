@@ -231,6 +231,30 @@ def test_titles_stored_with_line_breaks_are_made_one_line_by_0004(database_url, 
     get_database(application).engine.dispose()
 
 
+def test_0005_stores_the_cleaned_html_of_content_written_before(database_url, engine):
+    """Content saved before render on write gets its HTML from the migration, cleaned."""
+    application = create_app(app_config(DATABASE_URL=database_url))
+    migrate.upgrade(application, "0004")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, email, name, timezone, is_admin, can_own_programs, "
+            "is_disabled, created_at) VALUES (1, 'a@example.com', 'A', 'UTC', false, true, "
+            "false, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO programs (id, owner_id, title, summary, created_at, updated_at) "
+            "VALUES (1, 1, 'P', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO modules (id, program_id, position, title, body, release_offset_days, "
+            "release_time) VALUES (1, 1, 0, 'Week 1', :body, 0, '09:00:00'), "
+            "(2, 1, 1, 'Week 2', '', 0, '09:00:00')"),
+            {"body": "**Hi** <script>x</script>"})
+    migrate.upgrade(application)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT id, body_html FROM modules")).all())
+    assert rows == {1: "<p><strong>Hi</strong> &lt;script&gt;x&lt;/script&gt;</p>\n", 2: ""}
+    get_database(application).engine.dispose()
+
+
 # --- SQLite specifics ----------------------------------------------------------------------------
 
 def test_app_connections_enforce_foreign_keys(tmp_path):

@@ -1,10 +1,10 @@
 """Account rules: sign-in, sessions, invitations, password resets, tokens, user admin."""
 
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, partial
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, realtime
 from app.accounts.models import AccountLink, ApiToken, LoginSession, User
-from app.db import get_session, insert_for, transaction
+from app.db import after_response, get_session, insert_for, transaction
 from app.errors import Invalid, NotAllowed, NotFound
 from app.mail import queue_email
 from app.text import one_line_problem
@@ -39,9 +39,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-@functools.cache
+@cache
 def _dummy_hash(method: str) -> str:
-    """A hash compared against when no account matches, so a miss costs what a hit does."""
+    """A hash compared against when no account matches, so a miss costs what a hit does.
+
+    Made on the first miss, not at import: hashing takes scrypt's 32 MB, which every web
+    worker would otherwise hold at its peak from the start.
+    """
     return generate_password_hash("not-a-real-password", method=method)
 
 
@@ -186,10 +190,20 @@ def load_session_user(session_key: str, now: datetime) -> User | None:
     if row is None or not row.is_valid(now) or row.user.is_disabled:
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
-        with transaction():
+        after_response(partial(touch_login_session, row.id, now))
+    return row.user
+
+
+def touch_login_session(session_id: int, now: datetime) -> None:
+    """Write a login session's (and its user's) last-seen time, when TOUCH_INTERVAL old.
+
+    Requests hand this to app.db.after_response: a plain read never commits.
+    """
+    with transaction() as session:
+        row = session.get(LoginSession, session_id)
+        if row is not None and now - row.last_seen_at > TOUCH_INTERVAL:
             row.last_seen_at = now
             row.user.last_seen_at = now
-    return row.user
 
 
 def end_login_session(session_key: str, now: datetime) -> None:
@@ -458,9 +472,17 @@ def get_valid_api_token(secret: str, now: datetime) -> ApiToken | None:
     if token is None or not token.is_valid(now) or token.user.is_disabled:
         return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-        with transaction():
-            token.last_used_at = now
+        after_response(partial(touch_api_token, token.id, now))
     return token
+
+
+def touch_api_token(token_id: int, now: datetime) -> None:
+    """Write a token's last-used time, when TOUCH_INTERVAL old (after the response, too)."""
+    with transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is not None and (token.last_used_at is None
+                                  or now - token.last_used_at > TOUCH_INTERVAL):
+            token.last_used_at = now
 
 
 def authenticate_api_token(secret: str, now: datetime) -> User | None:

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from pydantic import AwareDatetime, Field
 
 from app.api import (
@@ -18,11 +18,24 @@ from app.api import (
     endpoint,
     page_of,
 )
-from app.cohorts import services
+from app.cohorts import authoring as authoring_rules
+from app.cohorts import progress as progress_rules
+from app.cohorts import roster as roster_rules
+from app.cohorts.access import (
+    check_can_create_programs,
+    get_cohort_for,
+    get_module_for,
+    get_program_for,
+    list_cohort_modules,
+    list_my_cohort_roles,
+)
+from app.cohorts.authoring import list_my_programs
 from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
+from app.cohorts.progress import Progress, get_learning_path, note_activity
+from app.cohorts.releases import reschedule_release
+from app.cohorts.roster import list_roster
 from app.db import utcnow
 from app.errors import BadRequest
-from app.sanitize import render_markdown
 
 bp = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
 
@@ -126,7 +139,7 @@ def me(user):
         MembershipOut(cohort_id=cohort.id, cohort_name=cohort.name,
                       program_id=cohort.program.id, program_title=cohort.program.title,
                       role=role)
-        for cohort, role in services.list_my_cohort_roles(user)
+        for cohort, role in list_my_cohort_roles(user)
     ]
     return MeOut(id=user.id, email=user.email, name=user.name, timezone=user.timezone,
                  is_admin=user.is_admin, can_own_programs=user.can_own_programs,
@@ -137,15 +150,15 @@ def me(user):
           summary="A program with its goals and modules (its owner)")
 def get_program(user, program_id: int):
     """Read a program I own."""
-    return _present_program(services.get_program_for(user, program_id))
+    return _present_program(get_program_for(user, program_id))
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>", "GET", response=CohortOut, errors=(403, 404),
           summary="A cohort and my role in it (members and the program's owner)")
 def get_cohort(user, cohort_id: int):
     """Read a cohort I take part in, with its schedule."""
-    access, modules = services.list_cohort_modules(user, cohort_id)
-    services.touch_member_activity(user, cohort_id, utcnow())
+    access, modules = list_cohort_modules(user, cohort_id)
+    note_activity(access, utcnow())
     return _present_cohort(access, modules)
 
 
@@ -212,7 +225,8 @@ class ReleaseRequest(Schema):
 def _present_part(part) -> CohortPartOut:
     """A thread or assignment with its dates in UTC."""
     return CohortPartOut(
-        id=part.id, title=part.title, body_html=str(render_markdown(part.body)), url=part.url,
+        id=part.id, title=part.title, body_html=part.body_html,
+        url=url_for(part.link.endpoint, **part.link.args) if part.link else None,
         facts=list(part.facts),
         dates=[PartDateOut(label=label, at=at.astimezone(UTC)) for label, at in part.dates],
         due_at=part.due_at.astimezone(UTC) if part.due_at else None)
@@ -228,7 +242,7 @@ def _present_module(module, *, show_content: bool, now, parts=None,
     return CohortModuleOut(
         id=module.id, position=module.position, title=module.title,
         release_at=module.release_at, released=released,
-        body_html=str(render_markdown(module.body)) if shown else None,
+        body_html=module.body_html if shown else None,
         completed=completed,
         threads=[_present_part(p) for p in parts if p.kind == "thread"] if shown else None,
         assignments=([_present_part(p) for p in parts if p.kind == "assignment"]
@@ -246,8 +260,8 @@ def list_modules(user, cohort_id: int, query: PageQuery):
     limit = check_limit(query.limit)
     start = decode_cursor(query.cursor)
     now = utcnow()
-    path = services.get_learning_path(user, cohort_id, now)
-    services.touch_member_activity(user, cohort_id, now)
+    path = get_learning_path(user, cohort_id, now, content=True)
+    note_activity(path.access, now)
     rest = [m for m in path.modules if m.position >= start]
     page = rest[:limit]
     return CohortModuleList(
@@ -264,9 +278,9 @@ def list_modules(user, cohort_id: int, query: PageQuery):
 def release(user, cohort_id: int, module_id: int, body: ReleaseRequest):
     """Release now or reschedule; the module's id is the cohort module's id."""
     now = utcnow()
-    module = services.reschedule_release(user, cohort_id, module_id,
-                                         release_at=body.release_at, now=now)
-    parts = parts_of_cohort_modules(module.cohort, [module]).get(module.id)
+    module = reschedule_release(user, cohort_id, module_id,
+                                release_at=body.release_at, now=now)
+    parts = parts_of_cohort_modules(get_cohort_for(user, cohort_id), [module]).get(module.id)
     return _present_module(module, show_content=True, now=now, parts=parts)
 
 
@@ -359,18 +373,18 @@ class LaunchRequest(Schema):
 def list_programs(user, query: PageQuery):
     """The programs I own."""
     limit = check_limit(query.limit)
-    rows = services.list_my_programs(user, after_id=decode_cursor(query.cursor),
-                                     limit=limit + 1)
+    rows = list_my_programs(user, after_id=decode_cursor(query.cursor),
+                            limit=limit + 1)
     return page_of(rows, limit, ProgramSummaryOut.model_validate)
 
 
 @endpoint(bp, "/programs", "POST", body=ProgramRequest, response=ProgramOut, status=201,
-          errors=(403,), guard=services.check_can_create_programs,
+          errors=(403,), guard=check_can_create_programs,
           summary="Create a program (program owners)")
 def create_program(user, body: ProgramRequest):
     """Create a program with its goals."""
-    program = services.create_program(user, title=body.title, summary=body.summary,
-                                      goals=body.goals, now=utcnow())
+    program = authoring_rules.create_program(user, title=body.title, summary=body.summary,
+                                             goals=body.goals, now=utcnow())
     return _present_program(program)
 
 
@@ -378,8 +392,8 @@ def create_program(user, body: ProgramRequest):
           errors=(403, 404), summary="Change a program's title, summary or goals (its owner)")
 def update_program(user, program_id: int, body: ProgramPatch):
     """Edit a program; running cohorts keep the version they were launched with."""
-    program = services.get_program_for(user, program_id)
-    program = services.update_program(
+    program = get_program_for(user, program_id)
+    program = authoring_rules.update_program(
         user, program_id,
         title=program.title if body.title is None else body.title,
         summary=program.summary if body.summary is None else body.summary,
@@ -393,9 +407,9 @@ def update_program(user, program_id: int, body: ProgramPatch):
           summary="Add a module at the end of a program (its owner)")
 def add_module(user, program_id: int, body: ModuleRequest):
     """Append a module."""
-    module = services.add_module(user, program_id, title=body.title, body=body.body,
-                                 release_offset_days=body.release_offset_days,
-                                 release_time=body.release_time)
+    module = authoring_rules.add_module(user, program_id, title=body.title, body=body.body,
+                                        release_offset_days=body.release_offset_days,
+                                        release_time=body.release_time)
     return _present_modules([module])[0]
 
 
@@ -403,14 +417,14 @@ def add_module(user, program_id: int, body: ModuleRequest):
           errors=(403, 404), summary="Change a module or move it (its program's owner)")
 def update_module(user, module_id: int, body: ModulePatch):
     """Edit or reorder a module; running cohorts keep their copy."""
-    module = services.get_module_for(user, module_id)
+    module = get_module_for(user, module_id)
 
     def value(name: str):
         """The field as sent, or as it is now when left out."""
         sent = getattr(body, name)
         return getattr(module, name) if sent is None else sent
 
-    module = services.update_module(
+    module = authoring_rules.update_module(
         user, module_id, title=value("title"), body=value("body"),
         release_offset_days=value("release_offset_days"), release_time=value("release_time"),
         position=body.position)
@@ -421,7 +435,7 @@ def update_module(user, module_id: int, body: ModulePatch):
           summary="Delete a module with its prompts and assignments (its program's owner)")
 def delete_module(user, module_id: int):
     """Delete a module; running cohorts keep their copy."""
-    services.delete_module(user, module_id)
+    authoring_rules.delete_module(user, module_id)
 
 
 @endpoint(bp, "/programs/<int:program_id>/cohorts", "POST", body=LaunchRequest,
@@ -429,10 +443,10 @@ def delete_module(user, module_id: int):
           summary="Launch a cohort of a program, computing its release schedule (its owner)")
 def launch_cohort(user, program_id: int, body: LaunchRequest):
     """Launch a cohort; its modules are a copy of the program's as they are now."""
-    cohort = services.launch_cohort(user, program_id, name=body.name, starts_on=body.starts_on,
-                                    timezone=body.timezone, anonymity=body.anonymity,
-                                    now=utcnow())
-    return _present_cohort(*services.list_cohort_modules(user, cohort.id))
+    cohort = authoring_rules.launch_cohort(user, program_id, name=body.name,
+                                           starts_on=body.starts_on, timezone=body.timezone,
+                                           anonymity=body.anonymity, now=utcnow())
+    return _present_cohort(*list_cohort_modules(user, cohort.id))
 
 
 # --- enrolment and the roster ---------------------------------------------------------------------
@@ -526,8 +540,8 @@ def _uploaded_csv() -> bytes:
 def list_members(user, cohort_id: int, query: PageQuery):
     """A page of the roster in enrolment order."""
     limit = check_limit(query.limit)
-    _, rows = services.list_roster(user, cohort_id, after_id=decode_cursor(query.cursor),
-                                   limit=limit)
+    _, rows = list_roster(user, cohort_id, after_id=decode_cursor(query.cursor),
+                          limit=limit)
     return page_of(rows, limit, _present_member)
 
 
@@ -536,8 +550,8 @@ def list_members(user, cohort_id: int, query: PageQuery):
           summary="Enrol someone by e-mail; unknown e-mails get an invitation (staff)")
 def add_member(user, cohort_id: int, body: MemberRequest):
     """Enrol one person; 409 already_member when they are in the cohort."""
-    result = services.add_member(user, cohort_id, email=body.email, name=body.name,
-                                 role=body.role, now=utcnow())
+    result = roster_rules.add_member(user, cohort_id, email=body.email, name=body.name,
+                                     role=body.role, now=utcnow())
     return MemberAddedOut(**_present_member(result.membership).model_dump(),
                           outcome=result.outcome)
 
@@ -547,8 +561,8 @@ def add_member(user, cohort_id: int, body: MemberRequest):
           summary="Enrol people from a CSV file email,name,role (staff)")
 def import_members(user, cohort_id: int, query: ImportQuery):
     """Check every row, then import all of them, or with only_valid=true the good ones."""
-    report = services.import_members(user, cohort_id, _uploaded_csv(),
-                                     only_valid=query.only_valid, now=utcnow())
+    report = roster_rules.import_members(user, cohort_id, _uploaded_csv(),
+                                         only_valid=query.only_valid, now=utcnow())
     return ImportReportOut(
         added=report.added, invited=report.invited, already_members=report.already_members,
         errors=[RowErrorOut(line=e.line, reason=e.reason) for e in report.errors])
@@ -559,7 +573,7 @@ def import_members(user, cohort_id: int, query: ImportQuery):
           summary="Remove a member; what they wrote stays (staff)")
 def remove_member(user, cohort_id: int, user_id: int):
     """Remove someone from the cohort; their live connection stops getting its events."""
-    services.remove_member(user, cohort_id, user_id, now=utcnow())
+    roster_rules.remove_member(user, cohort_id, user_id, now=utcnow())
 
 
 # --- the learner's path: completion ------------------------------------------------------------
@@ -579,7 +593,7 @@ class ProgressOut(ResponseSchema):
 
 
 def _present_progress(cohort_id: int, module_id: int, completed: bool,
-                      progress: services.Progress) -> ProgressOut:
+                      progress: Progress) -> ProgressOut:
     """The progress answer of both completion calls."""
     return ProgressOut(cohort_id=cohort_id, module_id=module_id, completed=completed,
                        completed_modules=progress.completed, total_modules=progress.total)
@@ -590,7 +604,7 @@ def _present_progress(cohort_id: int, module_id: int, completed: bool,
           summary="Mark a released module complete (learners; idempotent)")
 def complete_module(user, cohort_id: int, module_id: int):
     """Mark complete; the module's id is the cohort module's id."""
-    progress = services.complete_module(user, cohort_id, module_id, utcnow())
+    progress = progress_rules.complete_module(user, cohort_id, module_id, utcnow())
     return _present_progress(cohort_id, module_id, True, progress)
 
 
@@ -599,5 +613,5 @@ def complete_module(user, cohort_id: int, module_id: int):
           summary="Mark a released module not complete (learners; idempotent)")
 def uncomplete_module(user, cohort_id: int, module_id: int):
     """Remove my completion mark."""
-    progress = services.uncomplete_module(user, cohort_id, module_id, utcnow())
+    progress = progress_rules.uncomplete_module(user, cohort_id, module_id, utcnow())
     return _present_progress(cohort_id, module_id, False, progress)

@@ -8,14 +8,14 @@ date jobs in line with the stored schedule (see ``app.scheduler``).
 import logging
 from datetime import datetime, timedelta
 
-from app.cohorts.services import (
+from app.cohorts.releases import (
     list_upcoming_releases,
     release_due_modules,
     release_or_record_failure,
 )
-from app.db import get_session, utcnow
+from app.db import utcnow
 from app.scheduler import (
-    after_commit,
+    change_after_commit,
     get_scheduler,
     in_app_context,
     remove_job,
@@ -86,4 +86,4 @@ def on_releases_scheduled(_cohort, *, cohort_module_ids: list[int], now: datetim
             else:
                 remove_job(scheduler, release_job_id(module_id))
 
-    after_commit(get_session(), update)
+    change_after_commit(update)

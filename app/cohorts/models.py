@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Model, utcnow
+from app.sanitize import keep_rendered
 
 ROLES = ("learner", "facilitator")
 ANONYMITY_POLICIES = ("off", "peers", "everyone")
@@ -60,8 +61,10 @@ class Module(Model):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
-    #: Markdown as written by the owner; rendered and cleaned when shown.
+    #: Markdown as written by the owner.
     body: Mapped[str] = mapped_column(Text, default="")
+    #: ``body`` rendered and cleaned when it is written (app.sanitize); pages show this.
+    body_html: Mapped[str] = mapped_column(Text, default="")
     release_offset_days: Mapped[int] = mapped_column(default=0)
     #: Local wall-clock time of release in the cohort's time zone.
     release_time: Mapped[time] = mapped_column(default=time(9, 0))
@@ -141,6 +144,8 @@ class CohortModule(Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: Copied from the program module's stored HTML at launch.
+    body_html: Mapped[str] = mapped_column(Text, default="")
     release_offset_days: Mapped[int] = mapped_column(default=0)
     release_time: Mapped[time] = mapped_column(default=time(9, 0))
     #: The stored schedule: when the module becomes visible (UTC).
@@ -164,6 +169,10 @@ class CohortModule(Model):
     def release_stuck(self) -> bool:
         """Its release's side effects failed and have not succeeded since."""
         return self.released_at is None and self.release_failures > 0
+
+
+keep_rendered(Module.body, Module.body_html)
+keep_rendered(CohortModule.body, CohortModule.body_html, copied=True)
 
 
 class ModuleCompletion(Model):

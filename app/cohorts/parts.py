@@ -1,12 +1,37 @@
 """What other features put into a module — discussion prompts, assignments — behind one
 interface, so cohort pages, the API, "this week" and the calendar can show them without
-cohorts importing those features (they register a provider at start-up)."""
+cohorts importing those features (they register a provider at start-up).
+
+Cohort parts are asked for on behalf of a viewer (their ``CohortAccess``), so a part can
+say what it means for that person ("post your reflection to see your peers'", "you owe 2
+reviews"). Parts say what to link to (a ``Link``); pages and the API build the address.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from app.cohorts.models import Cohort, CohortModule, Module
+from app.cohorts.access import CohortAccess
+from app.cohorts.models import CohortModule, Module
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a part leads: a Flask endpoint and its arguments, turned into an address by the
+    page or endpoint that shows it (``url_for(link.endpoint, **link.args)``)."""
+
+    endpoint: str
+    arguments: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def to(cls, endpoint: str, **arguments: int) -> "Link":
+        """A link to ``endpoint`` with these arguments."""
+        return cls(endpoint, tuple(sorted(arguments.items())))
+
+    @property
+    def args(self) -> dict[str, int]:
+        """The arguments as keywords for ``url_for``."""
+        return dict(self.arguments)
 
 #: Order of kinds within a module.
 KIND_ORDER = {"prompt": 0, "thread": 0, "assignment": 1}
@@ -23,10 +48,10 @@ class ModulePart:
     module_id: int
     position: int
     title: str
-    #: Markdown as written by the owner (render with ``render_markdown``).
-    body: str
-    #: A page for it, when its feature has one.
-    url: str | None = None
+    #: The owner's Markdown as cleaned HTML, rendered when it was written (app.sanitize).
+    body_html: str
+    #: Its page, when its feature has one.
+    link: Link | None = None
     #: Short plain-text facts, e.g. "Reply to at least 2 peers".
     facts: tuple[str, ...] = ()
     #: Dated milestones, e.g. ("Submissions due", instant); cohort parts only.
@@ -41,9 +66,15 @@ class PartProvider(Protocol):
     def parts_of_modules(self, modules: list[Module]) -> list[ModulePart]:
         """Parts of program modules (authoring and preview)."""
 
-    def parts_of_cohort_modules(self, cohort: Cohort,
+    def parts_of_cohort_modules(self, viewer: CohortAccess,
                                 modules: list[CohortModule]) -> list[ModulePart]:
-        """Parts of one cohort's modules, with dates in that cohort's schedule."""
+        """Parts of one cohort's modules as the viewer sees them, with dates in that
+        cohort's schedule."""
+
+    def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
+                              ) -> list[ModulePart]:
+        """The same for several cohorts of one viewer at once (home, "this week", the
+        calendar feed), still in one query."""
 
 
 _providers: list[PartProvider] = []
@@ -71,35 +102,27 @@ def parts_of_modules(modules: list[Module]) -> dict[int, list[ModulePart]]:
     return _by_module(parts, [m.id for m in modules])
 
 
-def parts_of_cohort_modules(cohort: Cohort,
+def parts_of_cohort_modules(viewer: CohortAccess,
                             modules: list[CohortModule]) -> dict[int, list[ModulePart]]:
-    """Every provider's parts of these cohort modules, keyed by cohort module id."""
+    """Every provider's parts of these modules of the viewer's cohort, by cohort module id."""
     if not modules:
         return {}
     parts = [part for provider in _providers
-             for part in provider.parts_of_cohort_modules(cohort, modules)]
+             for part in provider.parts_of_cohort_modules(viewer, modules)]
     return _by_module(parts, [m.id for m in modules])
 
 
-def parts_of_cohorts(groups: list[tuple[Cohort, list[CohortModule]]]
+def parts_of_cohorts(groups: list[tuple[CohortAccess, list[CohortModule]]]
                      ) -> dict[int, list[ModulePart]]:
-    """Parts of several cohorts' modules at once, keyed by cohort module id.
+    """Parts of several cohorts' modules for one viewer, keyed by cohort module id.
 
-    Pages that list many cohorts (home, "this week", the calendar feed) use this. A provider
-    that also offers ``parts_of_many_cohorts(groups)`` answers for every cohort in one query,
-    which keeps those pages at a fixed cost; any other provider is asked once per cohort.
+    Pages that list many cohorts (home, "this week", the calendar feed) use this; each
+    provider answers for every cohort in one query, which keeps those pages at a fixed cost.
     """
-    groups = [(cohort, modules) for cohort, modules in groups if modules]
+    groups = [(viewer, modules) for viewer, modules in groups if modules]
     if not groups:
         return {}
-    parts: list[ModulePart] = []
-    for provider in _providers:
-        many = getattr(provider, "parts_of_many_cohorts", None)
-        if many is not None:
-            parts.extend(many(groups))
-            continue
-        for cohort, modules in groups:
-            parts.extend(provider.parts_of_cohort_modules(cohort, modules))
+    parts = [part for provider in _providers for part in provider.parts_of_many_cohorts(groups)]
     return _by_module(parts, [m.id for _, modules in groups for m in modules])
 
 

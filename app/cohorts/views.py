@@ -13,8 +13,39 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.cohorts import forms, services
+from app.cohorts import authoring as authoring_rules
+from app.cohorts import forms
+from app.cohorts import roster as roster_rules
+from app.cohorts.access import (
+    check_can_create_programs,
+    get_module_for,
+    get_program_for,
+    list_my_cohorts,
+    list_owned_cohorts,
+    list_owned_programs,
+)
+from app.cohorts.authoring import (
+    add_module,
+    create_program,
+    launch_cohort,
+    list_program_cohorts,
+    update_module,
+    update_program,
+)
 from app.cohorts.parts import parts_of_modules
+from app.cohorts.progress import (
+    complete_module,
+    get_learning_path,
+    get_module_page,
+    list_progress,
+    list_this_week,
+    note_activity,
+    note_visit,
+    uncomplete_module,
+)
+from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
+from app.cohorts.roster import ROSTER_PAGE_SIZE, get_member_for_removal, list_roster, member_counts
+from app.cohorts.roster_csv import ImportRejected
 from app.db import parse_id, utcnow
 from app.errors import Conflict, Invalid, NotFound
 
@@ -27,10 +58,10 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
     user = current_user._get_current_object()
-    memberships = services.list_my_cohorts(user)
-    owned_cohorts = services.list_owned_cohorts(user)
-    programs = services.list_owned_programs(user)
-    counts = services.member_counts(
+    memberships = list_my_cohorts(user)
+    owned_cohorts = list_owned_cohorts(user)
+    programs = list_owned_programs(user)
+    counts = member_counts(
         sorted({m.cohort_id for m in memberships} | {c.id for c in owned_cohorts}))
     now = utcnow()
     return render_template(
@@ -38,8 +69,8 @@ def home():
         learning=[m for m in memberships if m.role == "learner"],
         facilitating=[m for m in memberships if m.role == "facilitator"],
         programs=programs, owned_cohorts=owned_cohorts, counts=counts,
-        progress=services.list_progress(user, [m.cohort_id for m in memberships], now),
-        this_week=services.list_this_week(user, now), now=now,
+        progress=list_progress(user, [m.cohort_id for m in memberships], now),
+        this_week=list_this_week(user, now, memberships), now=now,
     )
 
 
@@ -49,11 +80,10 @@ def cohort(cohort_id: int):
     """A cohort's overview; its staff also get a link to the roster."""
     user = current_user._get_current_object()
     now = utcnow()
-    access = services.get_cohort_for(user, cohort_id)
-    counts = services.member_counts([cohort_id])[cohort_id]
-    if access.role != services.OWNER:
-        services.record_visit(user, cohort_id, now)  # and activity: one commit per page
-    path = services.get_learning_path(user, cohort_id, now)
+    path = get_learning_path(user, cohort_id, now)
+    access = path.access
+    counts = member_counts([cohort_id])[cohort_id]
+    note_visit(access, now)  # written after the response; the markers don't wait for it
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
                            counts=counts, modules=path.modules, path=path, now=now)
 
@@ -64,8 +94,8 @@ def module(cohort_id: int, module_id: int):
     """A released module's content, threads and assignments (staff may also look ahead)."""
     user = current_user._get_current_object()
     now = utcnow()
-    page = services.get_module_page(user, cohort_id, module_id, now)
-    services.touch_member_activity(user, cohort_id, now)
+    page = get_module_page(user, cohort_id, module_id, now)
+    note_activity(page.access, now)
     return _render_module(page, now)
 
 
@@ -90,12 +120,12 @@ def move_release(cohort_id: int, module_id: int):
     """A facilitator moves a module's release to another local date and time."""
     user = current_user._get_current_object()
     now = utcnow()
-    services.check_can_schedule(user, cohort_id, module_id)
+    check_can_schedule(user, cohort_id, module_id)
     form = forms.MoveReleaseForm()
     if form.validate_on_submit():
         try:
-            services.move_release_local(user, cohort_id, module_id, on=form.on.data,
-                                        at=form.at.data, now=now)
+            move_release_local(user, cohort_id, module_id, on=form.on.data,
+                               at=form.at.data, now=now)
         except Invalid as error:
             forms.apply_errors(form, error)
         except Conflict as error:
@@ -105,7 +135,7 @@ def move_release(cohort_id: int, module_id: int):
             flash("Release moved. The timeline and the scheduler follow the new time.",
                   "success")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
-    page = services.get_module_page(user, cohort_id, module_id, now)
+    page = get_module_page(user, cohort_id, module_id, now)
     return _render_module(page, now, move_form=form, status=422)
 
 
@@ -115,10 +145,10 @@ def set_completion(cohort_id: int, module_id: int):
     """A learner marks a module complete (``completed=yes``) or not complete."""
     user = current_user._get_current_object()
     if request.form.get("completed") == "yes":
-        progress = services.complete_module(user, cohort_id, module_id, utcnow())
+        progress = complete_module(user, cohort_id, module_id, utcnow())
         flash(f"Marked complete: {progress.label}.", "success")
     else:
-        progress = services.uncomplete_module(user, cohort_id, module_id, utcnow())
+        progress = uncomplete_module(user, cohort_id, module_id, utcnow())
         flash(f"Marked not complete: {progress.label}.", "info")
     return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
 
@@ -128,8 +158,8 @@ def set_completion(cohort_id: int, module_id: int):
 def release_now(cohort_id: int, module_id: int):
     """A facilitator releases a module now."""
     try:
-        services.reschedule_release(current_user._get_current_object(), cohort_id, module_id,
-                                    release_at=None, now=utcnow())
+        reschedule_release(current_user._get_current_object(), cohort_id, module_id,
+                           release_at=None, now=utcnow())
     except Conflict as error:
         flash(error.message, "info")
     else:
@@ -148,7 +178,7 @@ PART_PAGES = (("Add a discussion prompt", "discussions.new_prompt"),
 
 def _module_of(user, program_id: int, module_id: int):
     """A module of the program, for the program's owner; else NotFound."""
-    module = services.get_module_for(user, module_id)
+    module = get_module_for(user, module_id)
     if module.program_id != program_id:
         raise NotFound()
     return module
@@ -159,12 +189,12 @@ def _module_of(user, program_id: int, module_id: int):
 def new_program():
     """A program owner starts a program: title, summary and goals."""
     user = current_user._get_current_object()
-    services.check_can_create_programs(user)
+    check_can_create_programs(user)
     form = forms.ProgramForm()
     status = 200
     if form.validate_on_submit():
         try:
-            program = services.create_program(
+            program = create_program(
                 user, title=form.title.data, summary=form.summary.data,
                 goals=forms.goals_from_text(form.goals.data), now=utcnow())
         except Invalid as error:
@@ -183,7 +213,7 @@ def new_program():
 def program(program_id: int):
     """The authoring page: details and goals, the ordered modules, their parts, cohorts."""
     user = current_user._get_current_object()
-    program = services.get_program_for(user, program_id)
+    program = get_program_for(user, program_id)
     details = forms.ProgramForm(prefix="program", data={
         "title": program.title, "summary": program.summary,
         "goals": "\n".join(goal.text for goal in program.goals)})
@@ -191,10 +221,10 @@ def program(program_id: int):
     status = 200
     if details.submit.data and details.validate_on_submit():
         try:
-            services.update_program(user, program_id, title=details.title.data,
-                                    summary=details.summary.data,
-                                    goals=forms.goals_from_text(details.goals.data),
-                                    now=utcnow())
+            update_program(user, program_id, title=details.title.data,
+                           summary=details.summary.data,
+                           goals=forms.goals_from_text(details.goals.data),
+                           now=utcnow())
         except Invalid as error:
             forms.apply_errors(details, error)
             status = 422
@@ -204,7 +234,7 @@ def program(program_id: int):
             return redirect(url_for("cohorts.program", program_id=program_id))
     elif new_module.submit.data and new_module.validate_on_submit():
         try:
-            module = services.add_module(
+            module = add_module(
                 user, program_id, title=new_module.title.data, body=new_module.body.data,
                 release_offset_days=new_module.release_offset_days.data,
                 release_time=new_module.release_time.data)
@@ -221,7 +251,7 @@ def program(program_id: int):
     return render_template(
         "cohorts/program.html", program=program, modules=modules, details=details,
         new_module=new_module, parts=parts_of_modules(modules),
-        cohorts=services.list_program_cohorts(program),
+        cohorts=list_program_cohorts(program),
         part_pages=PART_PAGES,
     ), status
 
@@ -236,10 +266,10 @@ def edit_module(program_id: int, module_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_module(user, module_id, title=form.title.data,
-                                   body=form.body.data,
-                                   release_offset_days=form.release_offset_days.data,
-                                   release_time=form.release_time.data)
+            update_module(user, module_id, title=form.title.data,
+                          body=form.body.data,
+                          release_offset_days=form.release_offset_days.data,
+                          release_time=form.release_time.data)
         except Invalid as error:
             forms.apply_errors(form, error)
             status = 422
@@ -276,7 +306,7 @@ def move_module(program_id: int, module_id: int):
     index = module.program.modules.index(module)
     target = index - 1 if form.direction.data == "up" else index + 1
     if 0 <= target < len(module.program.modules):
-        services.move_module(user, module_id, target)
+        authoring_rules.move_module(user, module_id, target)
         flash(f"Moved “{module.title}” {form.direction.data}.", "success")
     return redirect(url_for("cohorts.program", program_id=program_id,
                             _anchor=f"module-{module_id}"))
@@ -290,7 +320,7 @@ def delete_module(program_id: int, module_id: int):
     module = _module_of(user, program_id, module_id)
     form = forms.DeleteModuleForm()
     if form.validate_on_submit():
-        services.delete_module(user, module_id)
+        authoring_rules.delete_module(user, module_id)
         flash(f"Module “{module.title}” deleted. Running cohorts keep their copy.", "success")
         return redirect(url_for("cohorts.program", program_id=program_id))
     return render_template("cohorts/module_delete.html", program=module.program, module=module,
@@ -303,12 +333,12 @@ def delete_module(program_id: int, module_id: int):
 def launch(program_id: int):
     """Launch a cohort of the program: name, start date, time zone, anonymity policy."""
     user = current_user._get_current_object()
-    program = services.get_program_for(user, program_id)
+    program = get_program_for(user, program_id)
     form = forms.LaunchForm(data={"timezone": user.timezone})
     status = 200
     if form.validate_on_submit():
         try:
-            cohort = services.launch_cohort(
+            cohort = launch_cohort(
                 user, program_id, name=form.name.data, starts_on=form.starts_on.data,
                 timezone=form.timezone.data, anonymity=form.anonymity.data, now=utcnow())
         except Invalid as error:
@@ -339,10 +369,10 @@ def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=No
     """The roster page with its forms (and an import's report)."""
     user = current_user._get_current_object()
     after = request.args.get("after", 0, type=parse_id)
-    access, members = services.list_roster(user, cohort_id, after_id=after)
-    more = len(members) > services.ROSTER_PAGE_SIZE
-    members = members[:services.ROSTER_PAGE_SIZE]
-    counts = services.member_counts([cohort_id])[cohort_id]
+    access, members = list_roster(user, cohort_id, after_id=after)
+    more = len(members) > ROSTER_PAGE_SIZE
+    members = members[:ROSTER_PAGE_SIZE]
+    counts = member_counts([cohort_id])[cohort_id]
     page = render_template(
         "cohorts/roster.html", access=access, cohort=access.cohort, members=members,
         counts=counts, after=after, next_after=members[-1].id if more else None,
@@ -367,9 +397,9 @@ def add_member(cohort_id: int):
     form = forms.AddMemberForm(prefix="add")
     if form.validate_on_submit():
         try:
-            result = services.add_member(user, cohort_id, email=form.email.data,
-                                         name=form.name.data, role=form.role.data,
-                                         now=utcnow())
+            result = roster_rules.add_member(user, cohort_id, email=form.email.data,
+                                             name=form.name.data, role=form.role.data,
+                                             now=utcnow())
         except Invalid as error:
             forms.apply_errors(form, error)
         except Conflict as error:
@@ -392,9 +422,9 @@ def import_members(cohort_id: int):
     if not form.validate_on_submit():
         return _render_roster(cohort_id, import_form=form, status=422)
     try:
-        report = services.import_members(user, cohort_id, form.file.data.read(),
-                                         only_valid=form.only_valid.data, now=utcnow())
-    except services.ImportRejected as error:
+        report = roster_rules.import_members(user, cohort_id, form.file.data.read(),
+                                             only_valid=form.only_valid.data, now=utcnow())
+    except ImportRejected as error:
         return _render_roster(cohort_id, import_form=form, report=error.report, status=422)
     return _render_roster(cohort_id, import_form=forms.ImportMembersForm(prefix="import",
                                                                          formdata=None),
@@ -414,11 +444,11 @@ def roster_template():
 def remove_member(cohort_id: int, user_id: int):
     """Confirm, then remove a member; what they wrote stays."""
     user = current_user._get_current_object()
-    membership = services.get_member_for_removal(user, cohort_id, user_id)
+    membership = get_member_for_removal(user, cohort_id, user_id)
     form = forms.RemoveMemberForm()
     if form.validate_on_submit():
         try:
-            services.remove_member(user, cohort_id, user_id, now=utcnow())
+            roster_rules.remove_member(user, cohort_id, user_id, now=utcnow())
         except Conflict as error:
             flash(error.message, "error")
         else:

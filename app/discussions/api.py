@@ -5,6 +5,7 @@ from pydantic import Field
 
 from app.api import ResponseSchema, Schema, endpoint
 from app.discussions import services
+from app.discussions.models import PROMPT_DEFAULTS
 from app.errors import Invalid
 
 bp = Blueprint("discussions_api", __name__, url_prefix="/api/v1")
@@ -24,11 +25,14 @@ class PromptIn(Schema):
     title: str = Field(description="1 to 200 characters.")
     body: str = Field(default="", description="Markdown.")
     anonymity_allowed: bool = Field(
-        default=True, description="Learners may post anonymously where the cohort allows it.")
+        default=PROMPT_DEFAULTS["anonymity_allowed"],
+        description="Learners may post anonymously where the cohort allows it.")
     stages: StagesIn | None = Field(
-        default=None, description="Stage offsets; default 2, 5 and 7 days.")
-    min_replies: int = Field(default=2, description="Replies to peers before a learner's own "
-                                                    "synthesis opens (0–20).")
+        default=None, description="Stage offsets; default {respond_after_days}, "
+        "{synthesize_after_days} and {close_after_days} days.".format(**PROMPT_DEFAULTS))
+    min_replies: int = Field(default=PROMPT_DEFAULTS["min_replies"],
+                             description="Replies to peers before a learner's own synthesis "
+                                         "opens (0–20).")
 
 
 class StagesOut(ResponseSchema):
@@ -65,11 +69,10 @@ def _present(prompt) -> PromptOut:
 
 def _fields(body: PromptIn) -> dict:
     """The service's keyword arguments from a request body."""
-    stages = body.stages or StagesIn(respond_after_days=2, synthesize_after_days=5,
-                                     close_after_days=7)
+    stages = body.stages.model_dump() if body.stages else {}
     return {"title": body.title, "body": body.body,
             "anonymity_allowed": body.anonymity_allowed, "min_replies": body.min_replies,
-            **stages.model_dump()}
+            **stages}
 
 
 def _request_paths(error: Invalid) -> Invalid:

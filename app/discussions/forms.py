@@ -7,6 +7,8 @@ services, whose field errors the views put next to the matching inputs.
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
 
+from app.discussions.models import PROMPT_DEFAULTS
+
 WHOLE_DAYS = "Enter a whole number of days, like 3."
 
 
@@ -18,19 +20,23 @@ class PromptForm(FlaskForm):
                          render_kw={"rows": 8})
     anonymity_allowed = BooleanField(
         "Learners may post anonymously (where the cohort's anonymity policy allows it)",
-        default=True)
+        default=PROMPT_DEFAULTS["anonymity_allowed"])
     respond_after_days = IntegerField(
-        "Replies open after (days)", default=2, invalid_value_message=WHOLE_DAYS,
+        "Replies open after (days)", default=PROMPT_DEFAULTS["respond_after_days"],
+        invalid_value_message=WHOLE_DAYS,
         description="Days after the module's release. Reflections open at release.",
         render_kw={"min": 0, "max": 365})
     synthesize_after_days = IntegerField(
-        "Synthesis opens after (days)", default=5, invalid_value_message=WHOLE_DAYS,
+        "Synthesis opens after (days)", default=PROMPT_DEFAULTS["synthesize_after_days"],
+        invalid_value_message=WHOLE_DAYS,
         description="Not before replies open.", render_kw={"min": 0, "max": 365})
     close_after_days = IntegerField(
-        "Discussion closes after (days)", default=7, invalid_value_message=WHOLE_DAYS,
+        "Discussion closes after (days)", default=PROMPT_DEFAULTS["close_after_days"],
+        invalid_value_message=WHOLE_DAYS,
         description="Not before synthesis opens.", render_kw={"min": 0, "max": 365})
     min_replies = IntegerField(
-        "Replies each learner gives before their synthesis", default=2,
+        "Replies each learner gives before their synthesis",
+        default=PROMPT_DEFAULTS["min_replies"],
         invalid_value_message="Enter a whole number of replies, like 2.",
         render_kw={"min": 0, "max": 20})
     submit = SubmitField("Save prompt")

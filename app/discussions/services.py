@@ -3,17 +3,16 @@ the prompt and thread parts that module pages show."""
 
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, insert, select
 
 from app import audit
 from app.accounts.models import User
+from app.cohorts.access import CohortAccess, get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
-from app.cohorts.parts import ModulePart
+from app.cohorts.parts import Link, ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_module_for
 from app.db import get_session, lock_for_update, transaction, utcnow
-from app.discussions.models import Prompt, Thread
+from app.discussions.models import PROMPT_DEFAULTS, PROMPT_SETTINGS, Prompt, Thread
 from app.errors import Invalid, NotFound
 from app.text import one_line_problem
 
@@ -86,15 +85,14 @@ def _clean_prompt(*, title: str, body: str, anonymity_allowed: bool, respond_aft
 # --- authoring ---------------------------------------------------------------------------------
 
 def add_prompt(user: User, module_id: int, *, title: str, body: str = "",
-               anonymity_allowed: bool = True, respond_after_days: int = 2,
-               synthesize_after_days: int = 5, close_after_days: int = 7,
-               min_replies: int = 2) -> Prompt:
-    """Append a discussion prompt to a module of the user's program."""
+               **settings) -> Prompt:
+    """Append a discussion prompt to a module of the user's program.
+
+    ``settings`` are the prompt's other settings (``PROMPT_DEFAULTS`` names them); any left
+    out take their default.
+    """
     module = get_authoring_module(user, module_id)
-    values = _clean_prompt(
-        title=title, body=body, anonymity_allowed=anonymity_allowed,
-        respond_after_days=respond_after_days, synthesize_after_days=synthesize_after_days,
-        close_after_days=close_after_days, min_replies=min_replies)
+    values = _clean_prompt(title=title, body=body, **{**PROMPT_DEFAULTS, **settings})
     with transaction() as session:
         lock_for_update(session, Module, module.id)  # positions are unique per module
         last = session.scalar(select(func.max(Prompt.position))
@@ -109,14 +107,13 @@ def add_prompt(user: User, module_id: int, *, title: str, body: str = "",
 
 
 def update_prompt(user: User, module_id: int, prompt_id: int, *, title: str, body: str,
-                  anonymity_allowed: bool, respond_after_days: int, synthesize_after_days: int,
-                  close_after_days: int, min_replies: int) -> Prompt:
-    """Change a prompt; cohorts already launched keep the threads they copied."""
+                  **settings) -> Prompt:
+    """Replace a prompt's text and settings (any left out take their default).
+
+    Cohorts already launched keep the threads they copied.
+    """
     prompt = get_prompt_for(user, module_id, prompt_id)
-    values = _clean_prompt(
-        title=title, body=body, anonymity_allowed=anonymity_allowed,
-        respond_after_days=respond_after_days, synthesize_after_days=synthesize_after_days,
-        close_after_days=close_after_days, min_replies=min_replies)
+    values = _clean_prompt(title=title, body=body, **{**PROMPT_DEFAULTS, **settings})
     with transaction() as session:
         changed = sorted(name for name, value in values.items()
                          if getattr(prompt, name) != value)
@@ -161,12 +158,8 @@ def copy_prompts_to_cohort(cohort: Cohort, modules: dict[int, int]) -> int:
     if prompts:
         get_session().execute(insert(Thread), [
             {"cohort_id": cohort.id, "cohort_module_id": modules[prompt.module_id],
-             "prompt_id": prompt.id, "position": prompt.position, "title": prompt.title,
-             "body": prompt.body, "anonymity_allowed": prompt.anonymity_allowed,
-             "respond_after_days": prompt.respond_after_days,
-             "synthesize_after_days": prompt.synthesize_after_days,
-             "close_after_days": prompt.close_after_days, "min_replies": prompt.min_replies,
-             "created_at": utcnow()}
+             "prompt_id": prompt.id, "position": prompt.position, "created_at": utcnow(),
+             **{name: getattr(prompt, name) for name in PROMPT_SETTINGS}}
             for prompt in prompts
         ])
     return len(prompts)
@@ -218,9 +211,9 @@ class DiscussionParts:
         return [
             ModulePart(
                 kind="prompt", id=prompt.id, module_id=prompt.module_id,
-                position=prompt.position, title=prompt.title, body=prompt.body,
-                url=url_for("discussions.edit_prompt", module_id=prompt.module_id,
-                            prompt_id=prompt.id),
+                position=prompt.position, title=prompt.title, body_html=prompt.body_html,
+                link=Link.to("discussions.edit_prompt", module_id=prompt.module_id,
+                             prompt_id=prompt.id),
                 facts=(_stage_fact("Replies open", prompt.respond_after_days),
                        _stage_fact("Synthesis opens", prompt.synthesize_after_days),
                        _stage_fact("Closes", prompt.close_after_days),
@@ -229,15 +222,15 @@ class DiscussionParts:
             for prompt in list_prompts([m.id for m in modules])
         ]
 
-    def parts_of_cohort_modules(self, cohort: Cohort,
+    def parts_of_cohort_modules(self, viewer: CohortAccess,
                                 modules: list[CohortModule]) -> list[ModulePart]:
         """Each thread of the cohort's modules, with its stage dates in the cohort's zone."""
-        return self.parts_of_many_cohorts([(cohort, modules)])
+        return self.parts_of_many_cohorts([(viewer, modules)])
 
-    def parts_of_many_cohorts(self, groups: list[tuple[Cohort, list[CohortModule]]]
+    def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
         """Threads of several cohorts' modules in one query."""
-        placed = {m.id: (cohort, m) for cohort, modules in groups for m in modules}
+        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
         threads = get_session().scalars(
@@ -249,7 +242,7 @@ class DiscussionParts:
             cohort, module = placed[thread.cohort_module_id]
             parts.append(ModulePart(
                 kind="thread", id=thread.id, module_id=thread.cohort_module_id,
-                position=thread.position, title=thread.title, body=thread.body,
+                position=thread.position, title=thread.title, body_html=thread.body_html,
                 facts=tuple(_shared_facts(thread)),
                 dates=thread_dates(thread, module.release_at, cohort.timezone),
             ))

@@ -2,13 +2,12 @@
 
 Who gets which events, and what an event may say, is decided in ``services``; this file
 only turns events into the text calendar apps read. Escaping and line folding are the
-``icalendar`` library's.
+``icalendar`` library's, imported when a feed is first built: it and its dependencies
+weigh a few megabytes that web workers serving pages need not hold.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from icalendar import Calendar, Event, vDuration
 
 PRODUCT_ID = "-//Cohort Commons//Calendar feed//EN"
 #: Releases and due dates are moments; a short block shows them in every calendar app.
@@ -31,6 +30,8 @@ class CalendarEvent:
 
 def build_calendar(events: list[CalendarEvent], *, name: str, now: datetime) -> bytes:
     """The feed as iCalendar text (UTF-8), events in the given order, times in UTC."""
+    from icalendar import Calendar, Event, vDuration
+
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")

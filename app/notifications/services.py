@@ -4,7 +4,7 @@ personal calendar feed."""
 import re
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import String, cast, func, literal, select, update
@@ -12,9 +12,10 @@ from sqlalchemy import String, cast, func, literal, select, update
 from app import audit, realtime
 from app.accounts.models import User
 from app.accounts.services import hash_secret
+from app.cohorts.access import CohortAccess, list_my_cohort_roles, sees_module_content
 from app.cohorts.models import Membership
 from app.cohorts.parts import milestones, parts_of_cohorts
-from app.cohorts.services import list_modules_of, list_my_cohort_roles, sees_module_content
+from app.cohorts.progress import list_modules_of
 from app.db import get_session, insert_for, transaction
 from app.errors import NotFound
 from app.mail import OutboxEmail
@@ -193,7 +194,8 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
     roles = list_my_cohort_roles(user)
     modules = list_modules_of([cohort.id for cohort, _ in roles])
     parts = parts_of_cohorts([
-        (cohort, [m for m in modules[cohort.id] if sees_module_content(role, m, now)])
+        (CohortAccess(user=user, cohort=cohort, role=role),
+         [m for m in modules[cohort.id] if sees_module_content(role, m, now)])
         for cohort, role in roles])
     base = current_app.config["BASE_URL"]
     host = urlsplit(base).hostname or "cohort-commons"
@@ -208,7 +210,7 @@ def calendar_events(user: User, now: datetime) -> list[CalendarEvent]:
                              f"({cohort.program.title}).\n\nOpen it: {url}"),
                 url=url))
             for part in parts.get(module.id, ()):
-                part_url = urljoin(base + "/", part.url) if part.url else url
+                part_url = f"{url}#part-{part.kind}-{part.id}"  # its place on the module page
                 for label, at in milestones(part):
                     events.append(CalendarEvent(
                         uid=f"{part.kind}-{part.id}-{_slug(label)}@{host}", start=at,

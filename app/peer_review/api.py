@@ -8,6 +8,7 @@ from pydantic import Field
 from app.api import ResponseSchema, Schema, endpoint
 from app.errors import Invalid
 from app.peer_review import services
+from app.peer_review.models import ASSIGNMENT_DEFAULTS
 
 bp = Blueprint("peer_review_api", __name__, url_prefix="/api/v1")
 
@@ -38,7 +39,8 @@ class AssignmentIn(Schema):
                                          "module's release (0–365).")
     review_days: int = Field(description="Reviews are due this many days after submissions "
                                          "are due (0–365).")
-    review_expiry_hours: int = Field(default=48, description="An unfinished review goes back "
+    review_expiry_hours: int = Field(default=ASSIGNMENT_DEFAULTS["review_expiry_hours"],
+                                     description="An unfinished review goes back "
                                                              "to the pool after this (1–720).")
 
 

@@ -21,6 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from app.peer_review.models import ASSIGNMENT_DEFAULTS
 from app.peer_review.services import MAX_CRITERIA, MAX_LEVELS, MIN_CRITERIA, MIN_LEVELS
 
 WHOLE_NUMBER = "Enter a whole number, like 3."
@@ -55,16 +56,20 @@ class AssignmentForm(FlaskForm):
         render_kw={"rows": 8})
     criteria = FieldList(FormField(CriterionForm), max_entries=MAX_CRITERIA)
     reviews_required = IntegerField(
-        "Peer reviews per submission", default=3, invalid_value_message=WHOLE_NUMBER,
+        "Peer reviews per submission", default=ASSIGNMENT_DEFAULTS["reviews_required"],
+        invalid_value_message=WHOLE_NUMBER,
         description="From 1 to 10.", render_kw={"min": 1, "max": 10})
     submit_days = IntegerField(
-        "Submissions due after (days)", default=7, invalid_value_message=WHOLE_NUMBER,
+        "Submissions due after (days)", default=ASSIGNMENT_DEFAULTS["submit_days"],
+        invalid_value_message=WHOLE_NUMBER,
         description="Days after the module's release.", render_kw={"min": 0, "max": 365})
     review_days = IntegerField(
-        "Reviews due after (days)", default=4, invalid_value_message=WHOLE_NUMBER,
+        "Reviews due after (days)", default=ASSIGNMENT_DEFAULTS["review_days"],
+        invalid_value_message=WHOLE_NUMBER,
         description="Days after submissions are due.", render_kw={"min": 0, "max": 365})
     review_expiry_hours = IntegerField(
-        "Unfinished reviews go back to the pool after (hours)", default=48,
+        "Unfinished reviews go back to the pool after (hours)",
+        default=ASSIGNMENT_DEFAULTS["review_expiry_hours"],
         invalid_value_message=WHOLE_NUMBER,
         description="From 1 to 720. Another reviewer can then pick the submission up.",
         render_kw={"min": 1, "max": 720})

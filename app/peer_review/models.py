@@ -5,7 +5,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, utcnow
+from app.db import Model, columns_of, utcnow
+from app.sanitize import keep_rendered
+
+#: A new assignment's review load and windows when its author leaves them out (forms, API
+#: and services read these).
+ASSIGNMENT_DEFAULTS = {"reviews_required": 3, "submit_days": 7, "review_days": 4,
+                       "review_expiry_hours": 48}
 
 _WINDOWS = (
     "reviews_required BETWEEN 1 AND 10 AND submit_days >= 0 AND review_days >= 0"
@@ -65,7 +71,35 @@ class RubricLevel(Model):
     criterion: Mapped[RubricCriterion] = relationship(back_populates="levels")
 
 
-class Assignment(Model):
+class AssignmentSettings:
+    """What an assignment asks and how its reviews run: the columns a cohort's copy takes at
+    launch (its rubric is copied beside it, as rows of its own).
+
+    Assignment and CohortAssignment both declare them through this mixin, and the copy takes
+    every column listed here, so a new setting is added in this one place.
+    """
+
+    title: Mapped[str] = mapped_column(String(200))
+    #: Markdown as written by the owner.
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    #: ``instructions`` cleaned into HTML when written (app.sanitize); pages show this.
+    instructions_html: Mapped[str] = mapped_column(Text, default="")
+    reviews_required: Mapped[int] = mapped_column(
+        default=ASSIGNMENT_DEFAULTS["reviews_required"])
+    #: Submissions are due this many days after the module's release.
+    submit_days: Mapped[int] = mapped_column(default=ASSIGNMENT_DEFAULTS["submit_days"])
+    #: Reviews are due this many days after submissions are due.
+    review_days: Mapped[int] = mapped_column(default=ASSIGNMENT_DEFAULTS["review_days"])
+    #: An unfinished review goes back to the pool after this many hours.
+    review_expiry_hours: Mapped[int] = mapped_column(
+        default=ASSIGNMENT_DEFAULTS["review_expiry_hours"])
+
+
+#: The settings a cohort's assignment copies from the program's.
+ASSIGNMENT_SETTINGS = columns_of(AssignmentSettings)
+
+
+class Assignment(AssignmentSettings, Model):
     """A practice assignment of a program module (the template)."""
 
     __tablename__ = "assignments"
@@ -77,23 +111,13 @@ class Assignment(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
     position: Mapped[int]
-    title: Mapped[str] = mapped_column(String(200))
-    #: Markdown as written by the owner.
-    instructions: Mapped[str] = mapped_column(Text, default="")
     rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
                                            unique=True)
-    reviews_required: Mapped[int] = mapped_column(default=3)
-    #: Submissions are due this many days after the module's release.
-    submit_days: Mapped[int] = mapped_column(default=7)
-    #: Reviews are due this many days after submissions are due.
-    review_days: Mapped[int] = mapped_column(default=4)
-    #: An unfinished review goes back to the pool after this many hours.
-    review_expiry_hours: Mapped[int] = mapped_column(default=48)
 
     rubric: Mapped[Rubric] = relationship()
 
 
-class CohortAssignment(Model):
+class CohortAssignment(AssignmentSettings, Model):
     """An assignment as one cohort runs it: copied at launch with its own rubric copy."""
 
     __tablename__ = "cohort_assignments"
@@ -111,13 +135,13 @@ class CohortAssignment(Model):
     assignment_id: Mapped[int | None] = mapped_column(
         ForeignKey("assignments.id", ondelete="SET NULL"))
     position: Mapped[int]
-    title: Mapped[str] = mapped_column(String(200))
-    instructions: Mapped[str] = mapped_column(Text, default="")
+    #: The cohort's own copy of the rubric (copied with the assignment at launch).
     rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
                                            unique=True)
-    reviews_required: Mapped[int] = mapped_column(default=3)
-    submit_days: Mapped[int] = mapped_column(default=7)
-    review_days: Mapped[int] = mapped_column(default=4)
-    review_expiry_hours: Mapped[int] = mapped_column(default=48)
 
     rubric: Mapped[Rubric] = relationship()
+
+
+keep_rendered(Assignment.instructions, Assignment.instructions_html)
+# A cohort's copy of the instructions' HTML is taken at launch with the other settings.
+keep_rendered(CohortAssignment.instructions, CohortAssignment.instructions_html, copied=True)

@@ -4,19 +4,20 @@ launching cohort (each copy with a rubric of its own), and the parts module page
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.accounts.models import User
+from app.cohorts.access import CohortAccess, get_cohort_module, get_module_for
 from app.cohorts.models import Cohort, CohortModule, Module
-from app.cohorts.parts import ModulePart
+from app.cohorts.parts import Link, ModulePart
 from app.cohorts.schedule import days_after
-from app.cohorts.services import get_cohort_module, get_module_for
 from app.db import get_session, lock_for_update, transaction
 from app.errors import Invalid, NotFound
 from app.peer_review.models import (
+    ASSIGNMENT_DEFAULTS,
+    ASSIGNMENT_SETTINGS,
     Assignment,
     CohortAssignment,
     Rubric,
@@ -195,14 +196,15 @@ def _rubric_as_input(rubric: Rubric) -> list[dict]:
 # --- authoring ---------------------------------------------------------------------------------
 
 def add_assignment(user: User, module_id: int, *, title: str, instructions: str = "",
-                   rubric: RubricInput, reviews_required: int = 3, submit_days: int = 7,
-                   review_days: int = 4, review_expiry_hours: int = 48) -> Assignment:
-    """Append a practice assignment with its rubric to a module of the user's program."""
+                   rubric: RubricInput, **settings) -> Assignment:
+    """Append a practice assignment with its rubric to a module of the user's program.
+
+    ``settings`` are its review load and windows (``ASSIGNMENT_DEFAULTS`` names them); any
+    left out take their default.
+    """
     module = get_authoring_module(user, module_id)
-    values, criteria = _clean_assignment(
-        title=title, instructions=instructions, rubric=rubric,
-        reviews_required=reviews_required, submit_days=submit_days, review_days=review_days,
-        review_expiry_hours=review_expiry_hours)
+    values, criteria = _clean_assignment(title=title, instructions=instructions, rubric=rubric,
+                                         **{**ASSIGNMENT_DEFAULTS, **settings})
     with transaction() as session:
         lock_for_update(session, Module, module.id)  # positions are unique per module
         last = session.scalar(select(func.max(Assignment.position))
@@ -283,11 +285,8 @@ def copy_assignments_to_cohort(cohort: Cohort,
         CohortAssignment(
             cohort_id=cohort.id, cohort_module_id=modules[assignment.module_id],
             assignment_id=assignment.id, position=assignment.position,
-            title=assignment.title, instructions=assignment.instructions,
             rubric=_copy_rubric(assignment.rubric),
-            reviews_required=assignment.reviews_required,
-            submit_days=assignment.submit_days, review_days=assignment.review_days,
-            review_expiry_hours=assignment.review_expiry_hours)
+            **{name: getattr(assignment, name) for name in ASSIGNMENT_SETTINGS})
         for assignment in assignments
     ]
     session.add_all(copies)
@@ -302,10 +301,13 @@ def on_cohort_launched(cohort: Cohort, *, modules: dict[int, int], **_kwargs) ->
 
 # --- module parts ------------------------------------------------------------------------------
 
-def _rubric_totals():
-    """Per rubric: how many criteria, and the best possible score (a subquery)."""
+def _rubric_totals(rubric_ids):
+    """Per rubric among ``rubric_ids`` (a subquery of them): how many criteria, and the best
+    possible score (a subquery). Limited to those rubrics, so its cost does not grow with
+    every rubric on the site."""
     top = (select(RubricCriterion.rubric_id, func.max(RubricLevel.points).label("top"))
            .join(RubricLevel, RubricLevel.criterion_id == RubricCriterion.id)
+           .where(RubricCriterion.rubric_id.in_(rubric_ids))
            .group_by(RubricCriterion.id, RubricCriterion.rubric_id).subquery())
     return (select(top.c.rubric_id, func.count().label("criteria"),
                    func.sum(top.c.top).label("points"))
@@ -339,11 +341,13 @@ class PeerReviewParts:
         """Each assignment with its review load and windows, linking to its edit page."""
         if not modules:
             return []
-        totals = _rubric_totals()
+        module_ids = [m.id for m in modules]
+        totals = _rubric_totals(select(Assignment.rubric_id)
+                                .where(Assignment.module_id.in_(module_ids)))
         rows = get_session().execute(
             select(Assignment, totals.c.criteria, totals.c.points)
             .outerjoin(totals, totals.c.rubric_id == Assignment.rubric_id)
-            .where(Assignment.module_id.in_([m.id for m in modules]))
+            .where(Assignment.module_id.in_(module_ids))
             .order_by(Assignment.module_id, Assignment.position)
         ).all()
         parts = []
@@ -354,31 +358,33 @@ class PeerReviewParts:
             parts.append(ModulePart(
                 kind="assignment", id=assignment.id, module_id=assignment.module_id,
                 position=assignment.position, title=assignment.title,
-                body=assignment.instructions,
-                url=url_for("peer_review.edit_assignment", module_id=assignment.module_id,
-                            assignment_id=assignment.id),
+                body_html=assignment.instructions_html,
+                link=Link.to("peer_review.edit_assignment", module_id=assignment.module_id,
+                             assignment_id=assignment.id),
                 facts=(_review_fact(assignment.reviews_required, criteria or 0, points or 0),
                        due,
                        f"Reviews due {_plural(assignment.review_days, 'day', 'days')} later"),
             ))
         return parts
 
-    def parts_of_cohort_modules(self, cohort: Cohort,
+    def parts_of_cohort_modules(self, viewer: CohortAccess,
                                 modules: list[CohortModule]) -> list[ModulePart]:
         """Each assignment of the cohort's modules, with its due dates in the cohort's zone."""
-        return self.parts_of_many_cohorts([(cohort, modules)])
+        return self.parts_of_many_cohorts([(viewer, modules)])
 
-    def parts_of_many_cohorts(self, groups: list[tuple[Cohort, list[CohortModule]]]
+    def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
         """Assignments of several cohorts' modules in one query."""
-        placed = {m.id: (cohort, m) for cohort, modules in groups for m in modules}
+        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
-        totals = _rubric_totals()
+        module_ids = list(placed)
+        totals = _rubric_totals(select(CohortAssignment.rubric_id)
+                                .where(CohortAssignment.cohort_module_id.in_(module_ids)))
         rows = get_session().execute(
             select(CohortAssignment, totals.c.criteria, totals.c.points)
             .outerjoin(totals, totals.c.rubric_id == CohortAssignment.rubric_id)
-            .where(CohortAssignment.cohort_module_id.in_(list(placed)))
+            .where(CohortAssignment.cohort_module_id.in_(module_ids))
             .order_by(CohortAssignment.cohort_module_id, CohortAssignment.position)
         ).all()
         parts = []
@@ -388,7 +394,7 @@ class PeerReviewParts:
             parts.append(ModulePart(
                 kind="assignment", id=assignment.id, module_id=assignment.cohort_module_id,
                 position=assignment.position, title=assignment.title,
-                body=assignment.instructions,
+                body_html=assignment.instructions_html,
                 facts=(_review_fact(assignment.reviews_required, criteria or 0,
                                     points or 0),),
                 dates=dates, due_at=dates[0][1],

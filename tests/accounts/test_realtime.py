@@ -13,7 +13,8 @@ from app.config import ConfigError
 from app.db import transaction, utcnow
 from app.extensions import socketio
 from tests.conftest import test_config as make_test_config
-from tests.factories import PASSWORD, add_member, create_cohort, create_program, create_user
+from tests.factories import PASSWORD, create_user
+from tests.worlds import two_cohorts
 
 NOT_FOUND = {"ok": False, "error": "not_found"}
 
@@ -35,15 +36,11 @@ class World:
 def world(db) -> World:
     """A program owner, a cohort with a learner and facilitator, another cohort, an outsider."""
     with db() as session:
-        owner = create_user(session, can_own_programs=True)
-        program = create_program(session, owner=owner)
-        cohort = create_cohort(session, program=program)
-        other = create_cohort(session, program=create_program(session))
-        learner = add_member(session, cohort).user
-        facilitator = add_member(session, cohort, role="facilitator").user
-        other_learner = add_member(session, other).user
-        outsider = create_user(session)
-        return World(owner, learner, facilitator, other_learner, outsider, cohort.id, other.id)
+        world = two_cohorts(session)
+        people = world.people
+        return World(people["owner_a"], people["learner_a"], people["facilitator_a"],
+                     people["learner_b"], people["outsider"], world.cohort_a.id,
+                     world.cohort_b.id)
 
 
 @pytest.fixture

@@ -1,9 +1,3 @@
-"""Fixtures of the cohort tests: the API's response checks and query counter."""
+"""Fixtures of the cohort tests: a program module with people around it, for launch tests."""
 
-from tests.api.conftest import (  # noqa: F401 (fixtures shared with the API tests)
-    call,
-    openapi,
-    query_counter,
-    response_validator,
-    table_counts,
-)
+from tests.authoring import authoring  # noqa: F401 (fixture)

@@ -8,6 +8,7 @@ counts stay honest.
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import literal, select
@@ -15,6 +16,7 @@ from sqlalchemy import literal, select
 from app.cohorts import parts
 from app.cohorts.parts import ModulePart
 from app.db import get_session
+from app.sanitize import render_html
 
 _ids = itertools.count(1)
 
@@ -25,13 +27,17 @@ class FakeProvider:
     def __init__(self):
         self.parts: list[ModulePart] = []
         self.calls = 0
+        #: The viewers parts were asked for, in order.
+        self.viewers = []
 
     def add(self, module, kind: str, title: str, *, body: str = "",
             dates: tuple[tuple[str, datetime], ...] = (), due_at: datetime | None = None,
-            url: str | None = None) -> ModulePart:
-        """Declare a thread or assignment of a cohort module."""
+            link: parts.Link | None = None) -> ModulePart:
+        """Declare a thread or assignment of a cohort module (its Markdown ``body`` is
+        rendered here, as a real feature renders it when the part is saved)."""
         part = ModulePart(kind=kind, id=next(_ids), module_id=module.id, position=len(self.parts),
-                          title=title, body=body, url=url, dates=dates, due_at=due_at,
+                          title=title, body_html=render_html(body), link=link, dates=dates,
+                          due_at=due_at,
                           facts=("Reply to at least 2 peers",) if kind == "thread" else ())
         self.parts.append(part)
         return part
@@ -45,17 +51,20 @@ class FakeProvider:
         """Program modules have no parts here."""
         return []
 
-    def parts_of_cohort_modules(self, cohort, modules) -> list[ModulePart]:
-        """The declared parts of these cohort modules."""
-        self._query()
-        wanted = {m.id for m in modules}
-        return [p for p in self.parts if p.module_id in wanted]
+    def parts_of_cohort_modules(self, viewer, modules) -> list[ModulePart]:
+        """The declared parts of these cohort modules, each with a fact for its viewer."""
+        return self.parts_of_many_cohorts([(viewer, modules)])
 
     def parts_of_many_cohorts(self, groups) -> list[ModulePart]:
         """Several cohorts at once, still one statement."""
         self._query()
-        wanted = {m.id for _, modules in groups for m in modules}
-        return [p for p in self.parts if p.module_id in wanted]
+        parts = []
+        for viewer, modules in groups:
+            self.viewers.append((viewer.user.id, viewer.cohort.id, viewer.role))
+            wanted = {m.id for m in modules}
+            parts.extend(replace(p, facts=(*p.facts, f"Shown to a {viewer.role}"))
+                         for p in self.parts if p.module_id in wanted)
+        return parts
 
 
 @contextmanager

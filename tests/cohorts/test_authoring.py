@@ -5,7 +5,15 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from app.cohorts import services
+from app.cohorts import authoring as authoring_rules
+from app.cohorts.authoring import (
+    add_module,
+    delete_module,
+    launch_cohort,
+    move_module,
+    update_module,
+    update_program,
+)
 from app.cohorts.models import CohortModule, Module, Program, ProgramGoal
 from app.errors import Invalid, NotAllowed, NotFound
 from tests.factories import create_module, create_program, create_user
@@ -53,26 +61,26 @@ def test_only_program_owners_create_programs(app, db):
     with app.app_context():
         for user in (learner, admin):
             with pytest.raises(NotAllowed):
-                services.create_program(user, title="Mine", now=NOW)
+                authoring_rules.create_program(user, title="Mine", now=NOW)
 
 
 def test_create_program_reports_every_bad_field_at_once(app, db, authored):
     with app.app_context(), pytest.raises(Invalid) as error:
-        services.create_program(authored["owner"], title=" ", goals=["x" * 201], now=NOW)
+        authoring_rules.create_program(authored["owner"], title=" ", goals=["x" * 201], now=NOW)
     assert set(error.value.fields) == {"title", "goals"}
 
 
 def test_update_program_replaces_goals_in_order_and_keeps_the_ones_kept(app, db, authored):
     owner, program_id = authored["owner"], authored["program"]
     with app.app_context():
-        services.update_program(owner, program_id, title="Feedback", summary="S",
-                                goals=["Listen", "Ask", "Thank"], now=NOW)
+        update_program(owner, program_id, title="Feedback", summary="S",
+                       goals=["Listen", "Ask", "Thank"], now=NOW)
     before = {text: goal_id for goal_id, _, text in goals_of(db, program_id)}
     with app.app_context():
-        program = services.update_program(owner, program_id, title="  Kind feedback  ",
-                                          summary="New summary",
-                                          goals=["Thank", " ", "Name the behaviour", "Listen"],
-                                          now=LATER)
+        program = update_program(owner, program_id, title="  Kind feedback  ",
+                                 summary="New summary",
+                                 goals=["Thank", " ", "Name the behaviour", "Listen"],
+                                 now=LATER)
         assert [g.text for g in program.goals] == ["Thank", "Name the behaviour", "Listen"]
     after = goals_of(db, program_id)
     assert [(position, text) for _, position, text in after] == [
@@ -88,21 +96,21 @@ def test_update_program_replaces_goals_in_order_and_keeps_the_ones_kept(app, db,
 def test_update_program_can_clear_goals_and_handles_duplicates(app, db, authored):
     owner, program_id = authored["owner"], authored["program"]
     with app.app_context():
-        services.update_program(owner, program_id, title="T", summary="",
-                                goals=["Same", "Same", "Other"], now=NOW)
-        services.update_program(owner, program_id, title="T", summary="",
-                                goals=["Other", "Same"], now=NOW)
+        update_program(owner, program_id, title="T", summary="",
+                       goals=["Same", "Same", "Other"], now=NOW)
+        update_program(owner, program_id, title="T", summary="",
+                       goals=["Other", "Same"], now=NOW)
     assert [text for _, _, text in goals_of(db, program_id)] == ["Other", "Same"]
     with app.app_context():
-        services.update_program(owner, program_id, title="T", summary="", goals=[], now=NOW)
+        update_program(owner, program_id, title="T", summary="", goals=[], now=NOW)
     assert goals_of(db, program_id) == []
 
 
 def test_update_program_validates_and_changes_nothing_on_error(app, db, authored):
     owner, program_id = authored["owner"], authored["program"]
     with app.app_context(), pytest.raises(Invalid) as error:
-        services.update_program(owner, program_id, title="", summary="x",
-                                goals=["g" * 201], now=NOW)
+        update_program(owner, program_id, title="", summary="x",
+                       goals=["g" * 201], now=NOW)
     assert set(error.value.fields) == {"title", "goals"}
     with db() as session:
         assert session.get(Program, program_id).title == "Feedback culture"
@@ -113,16 +121,16 @@ def test_nobody_else_edits_a_program_or_its_modules(app, db, authored, who):
     user, module_id = authored[who], authored["modules"][0]
     with app.app_context():
         calls = [
-            lambda: services.update_program(user, authored["program"], title="X", summary="",
-                                            goals=[], now=NOW),
-            lambda: services.add_module(user, authored["program"], title="X"),
-            lambda: services.update_module(user, module_id, title="X", body="",
-                                           release_offset_days=0, release_time=time(9)),
-            lambda: services.move_module(user, module_id, 2),
-            lambda: services.delete_module(user, module_id),
-            lambda: services.launch_cohort(user, authored["program"], name="X",
-                                           starts_on=date(2026, 3, 2), timezone="UTC",
-                                           anonymity="off", now=NOW),
+            lambda: update_program(user, authored["program"], title="X", summary="",
+                                   goals=[], now=NOW),
+            lambda: add_module(user, authored["program"], title="X"),
+            lambda: update_module(user, module_id, title="X", body="",
+                                  release_offset_days=0, release_time=time(9)),
+            lambda: move_module(user, module_id, 2),
+            lambda: delete_module(user, module_id),
+            lambda: launch_cohort(user, authored["program"], name="X",
+                                  starts_on=date(2026, 3, 2), timezone="UTC",
+                                  anonymity="off", now=NOW),
         ]
         for call in calls:
             with pytest.raises(NotFound):
@@ -133,9 +141,9 @@ def test_nobody_else_edits_a_program_or_its_modules(app, db, authored, who):
 def test_update_module_changes_content_and_release(app, db, authored):
     module_id = authored["modules"][1]
     with app.app_context():
-        services.update_module(authored["owner"], module_id, title=" Better B ",
-                               body="**New**", release_offset_days=14,
-                               release_time=time(7, 30))
+        update_module(authored["owner"], module_id, title=" Better B ",
+                      body="**New**", release_offset_days=14,
+                      release_time=time(7, 30))
     with db() as session:
         module = session.get(Module, module_id)
         assert (module.title, module.body, module.release_offset_days, module.release_time) == (
@@ -144,9 +152,9 @@ def test_update_module_changes_content_and_release(app, db, authored):
 
 def test_update_module_reports_every_bad_field_and_changes_nothing(app, db, authored):
     with app.app_context(), pytest.raises(Invalid) as error:
-        services.update_module(authored["owner"], authored["modules"][0], title="",
-                               body="x" * 100_001, release_offset_days=-1,
-                               release_time=time(9), position=4)
+        update_module(authored["owner"], authored["modules"][0], title="",
+                      body="x" * 100_001, release_offset_days=-1,
+                      release_time=time(9), position=4)
     assert set(error.value.fields) == {"title", "body", "release_offset_days", "position"}
     assert titles_in_order(db, authored["program"]) == [(0, "A"), (1, "B"), (2, "C"), (3, "D")]
 
@@ -163,7 +171,7 @@ def test_move_module_puts_it_anywhere_and_the_others_close_up(app, db, authored,
             moving = session.scalar(select(Module.id).where(
                 Module.program_id == program_id, Module.position == start))
         with app.app_context():
-            services.move_module(owner, moving, target)
+            move_module(owner, moving, target)
         title = order.pop(start)
         order.insert(target, title)
         assert titles_in_order(db, program_id) == list(enumerate(order)), (start, target)
@@ -173,14 +181,14 @@ def test_move_module_refuses_a_position_outside_the_program(app, db, authored):
     with app.app_context():
         for position in (-1, 4):
             with pytest.raises(Invalid) as error:
-                services.move_module(authored["owner"], authored["modules"][0], position)
+                move_module(authored["owner"], authored["modules"][0], position)
             assert "position" in error.value.fields
 
 
 def test_update_module_with_a_position_edits_and_moves_in_one_go(app, db, authored):
     with app.app_context():
-        services.update_module(authored["owner"], authored["modules"][3], title="D2", body="",
-                               release_offset_days=3, release_time=time(9), position=0)
+        update_module(authored["owner"], authored["modules"][3], title="D2", body="",
+                      release_offset_days=3, release_time=time(9), position=0)
     assert titles_in_order(db, authored["program"]) == [(0, "D2"), (1, "A"), (2, "B"), (3, "C")]
 
 
@@ -191,7 +199,7 @@ def test_move_closes_gaps_left_by_older_positions(app, db):
         first = create_module(session, program, title="First", position=3)
         create_module(session, program, title="Second", position=10)
     with app.app_context():
-        services.move_module(owner, first.id, 1)
+        move_module(owner, first.id, 1)
     assert titles_in_order(db, program.id) == [(0, "Second"), (1, "First")]
 
 
@@ -199,11 +207,11 @@ def test_delete_module_renumbers_the_rest_and_running_cohorts_keep_their_copy(ap
                                                                                authored):
     owner, program_id = authored["owner"], authored["program"]
     with app.app_context():
-        cohort = services.launch_cohort(owner, program_id, name="Running",
-                                        starts_on=date(2026, 3, 2), timezone="UTC",
-                                        anonymity="peers", now=NOW)
-        services.move_module(owner, authored["modules"][3], 0)  # D A B C
-        services.delete_module(owner, authored["modules"][0])   # D B C
+        cohort = launch_cohort(owner, program_id, name="Running",
+                               starts_on=date(2026, 3, 2), timezone="UTC",
+                               anonymity="peers", now=NOW)
+        move_module(owner, authored["modules"][3], 0)  # D A B C
+        delete_module(owner, authored["modules"][0])   # D B C
     assert titles_in_order(db, program_id) == [(0, "D"), (1, "B"), (2, "C")]
     with db() as session:
         copies = session.scalars(select(CohortModule).where(CohortModule.cohort_id == cohort.id)
@@ -257,9 +265,9 @@ def test_the_program_page_lists_modules_parts_links_and_cohorts(app, db, client,
                                                                  authored):
     program_id = authored["program"]
     with app.app_context():
-        services.launch_cohort(authored["owner"], program_id, name="Spring run",
-                               starts_on=date(2026, 3, 2), timezone="Europe/Berlin",
-                               anonymity="peers", now=NOW)
+        launch_cohort(authored["owner"], program_id, name="Spring run",
+                      starts_on=date(2026, 3, 2), timezone="Europe/Berlin",
+                      anonymity="peers", now=NOW)
     login(client, authored["owner"])
     page = client.get(f"/programs/{program_id}").get_data(as_text=True)
     assert page.index(">A</h3>") < page.index(">B</h3>") < page.index(">C</h3>")
@@ -359,9 +367,9 @@ def test_the_preview_shows_the_module_as_learners_will_see_it(app, db, client, l
                                                                authored):
     program_id, module_id = authored["program"], authored["modules"][1]
     with app.app_context():
-        services.update_module(authored["owner"], module_id, title="Listening",
-                               body="Try **this** <script>alert(1)</script>",
-                               release_offset_days=14, release_time=time(9))
+        update_module(authored["owner"], module_id, title="Listening",
+                      body="Try **this** <script>alert(1)</script>",
+                      release_offset_days=14, release_time=time(9))
     login(client, authored["owner"])
     page = client.get(f"/programs/{program_id}/modules/{module_id}/preview").get_data(
         as_text=True)

@@ -8,12 +8,17 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.audit import AuditEntry
-from app.cohorts import services
+from app.cohorts import roster as roster_rules
+from app.cohorts.access import get_cohort_for
 from app.cohorts.models import Cohort, Membership
+from app.cohorts.progress import touch_member_activity
+from app.cohorts.roster import get_member_for_removal, import_members, list_roster, remove_member
+from app.cohorts.roster_csv import ImportRejected
 from app.db import Model
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.mail import OutboxEmail
-from tests.factories import add_member, create_cohort, create_program, create_user
+from tests.factories import add_member, create_user
+from tests.worlds import two_cohorts
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 HEADER = "email,name,role\n"
@@ -32,21 +37,10 @@ class World:
 def world(db) -> World:
     """Cohort A and B, each with its program owner, a learner and a facilitator; an admin."""
     with db() as session:
-        owner_a = create_user(session, can_own_programs=True, email="owner.a@example.com")
-        owner_b = create_user(session, can_own_programs=True, email="owner.b@example.com")
-        cohort_a = create_cohort(session, program=create_program(session, owner=owner_a),
-                                 name="Alpha")
-        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b))
-        people = {
-            "owner_a": owner_a, "owner_b": owner_b,
-            "admin": create_user(session, is_admin=True, can_own_programs=True),
-            "outsider": create_user(session),
-            "learner_a": add_member(session, cohort_a).user,
-            "facilitator_a": add_member(session, cohort_a, role="facilitator").user,
-            "facilitator_b": add_member(session, cohort_b, role="facilitator").user,
-            "known": create_user(session, email="known@example.com", name="Known Person"),
-        }
-        return World(cohort_a.id, cohort_b.id, people)
+        world = two_cohorts(session)
+        world.people["known"] = create_user(session, email="known@example.com",
+                                            name="Known Person")
+        return World(world.cohort_a.id, world.cohort_b.id, world.people)
 
 
 def row_counts(db) -> dict[str, int]:
@@ -68,13 +62,13 @@ def do_import(app, world, text: str | bytes, *, only_valid=False, who="facilitat
     """Run an import of ``text`` into cohort A as ``who``."""
     data = text.encode() if isinstance(text, str) else text
     with app.app_context():
-        return services.import_members(world.people[who], world.cohort_a, data,
-                                       only_valid=only_valid, now=NOW)
+        return import_members(world.people[who], world.cohort_a, data,
+                              only_valid=only_valid, now=NOW)
 
 
 def rejected(app, world, text, **kwargs) -> list[tuple[int | None, str]]:
     """Import ``text``, expect a refusal, and return its (line, reason) pairs."""
-    with pytest.raises(services.ImportRejected) as caught:
+    with pytest.raises(ImportRejected) as caught:
         do_import(app, world, text, **kwargs)
     assert caught.value.code == "csv_invalid"
     assert caught.value.report.imported is False
@@ -246,7 +240,7 @@ def test_the_limit_of_rows_is_allowed(app, db, world):
 
 
 def test_the_rejection_lists_the_rows_in_the_error_fields(app, db, world):
-    with pytest.raises(services.ImportRejected) as caught:
+    with pytest.raises(ImportRejected) as caught:
         do_import(app, world, HEADER + "a@example.com,,boss\n")
     assert caught.value.status == 422
     assert list(caught.value.fields) == ["line 2"]
@@ -269,13 +263,13 @@ def test_who_may_import_add_list_and_remove(app, db, world, who):
         target = add_member(session, session.get(Cohort, world.cohort_a)).user
     actor = world.people[who]
     actions = [
-        lambda: services.import_members(actor, world.cohort_a, b"email,name,role\nx@example.com,,",
-                                        only_valid=False, now=NOW),
-        lambda: services.add_member(actor, world.cohort_a, email="y@example.com", role="learner",
-                                    now=NOW),
-        lambda: services.list_roster(actor, world.cohort_a),
-        lambda: services.get_member_for_removal(actor, world.cohort_a, target.id),
-        lambda: services.remove_member(actor, world.cohort_a, target.id, now=NOW),
+        lambda: import_members(actor, world.cohort_a, b"email,name,role\nx@example.com,,",
+                               only_valid=False, now=NOW),
+        lambda: roster_rules.add_member(actor, world.cohort_a, email="y@example.com",
+                                        role="learner", now=NOW),
+        lambda: list_roster(actor, world.cohort_a),
+        lambda: get_member_for_removal(actor, world.cohort_a, target.id),
+        lambda: remove_member(actor, world.cohort_a, target.id, now=NOW),
     ]
     before = row_counts(db)
     for action in actions:
@@ -294,15 +288,15 @@ def test_who_may_import_add_list_and_remove(app, db, world, who):
 def test_add_member_adds_invites_and_refuses_duplicates(app, db, world):
     facilitator = world.people["facilitator_a"]
     with app.app_context():
-        added = services.add_member(facilitator, world.cohort_a, email=" KNOWN@example.com ",
-                                    name="Ignored", role="facilitator", now=NOW)
-        invited = services.add_member(facilitator, world.cohort_a, email="fresh@example.com",
-                                      name="Fresh Face", role="learner", now=NOW)
+        added = roster_rules.add_member(facilitator, world.cohort_a, email=" KNOWN@example.com ",
+                                        name="Ignored", role="facilitator", now=NOW)
+        invited = roster_rules.add_member(facilitator, world.cohort_a, email="fresh@example.com",
+                                          name="Fresh Face", role="learner", now=NOW)
     assert (added.outcome, added.membership.role) == ("added", "facilitator")
     assert invited.outcome == "invited"
     with app.app_context(), pytest.raises(Conflict) as caught:
-        services.add_member(facilitator, world.cohort_a, email="fresh@example.com",
-                            role="facilitator", now=NOW)
+        roster_rules.add_member(facilitator, world.cohort_a, email="fresh@example.com",
+                                role="facilitator", now=NOW)
     assert caught.value.code == "already_member"
     assert members(db, world.cohort_a)["fresh@example.com"] == "learner"
     with db() as session:
@@ -319,8 +313,8 @@ def test_add_member_adds_invites_and_refuses_duplicates(app, db, world):
 def test_add_member_refuses_bad_input(app, db, world, email, role, name, field):
     before = row_counts(db)
     with app.app_context(), pytest.raises(Invalid) as caught:
-        services.add_member(world.people["owner_a"], world.cohort_a, email=email, name=name,
-                            role=role, now=NOW)
+        roster_rules.add_member(world.people["owner_a"], world.cohort_a, email=email, name=name,
+                                role=role, now=NOW)
     assert list(caught.value.fields) == [field]
     assert row_counts(db) == before
 
@@ -330,8 +324,8 @@ def test_add_member_refuses_bad_input(app, db, world, email, role, name, field):
 def test_remove_member_deletes_the_membership_and_audits_it(app, db, world):
     learner = world.people["learner_a"]
     with app.app_context():
-        services.remove_member(world.people["facilitator_a"], world.cohort_a, learner.id,
-                               now=NOW)
+        remove_member(world.people["facilitator_a"], world.cohort_a, learner.id,
+                      now=NOW)
     assert learner.email not in members(db, world.cohort_a)
     with db() as session:
         assert session.get(User, learner.id) is not None  # the account stays
@@ -340,27 +334,27 @@ def test_remove_member_deletes_the_membership_and_audits_it(app, db, world):
         assert (entry.actor_id, entry.cohort_id, entry.target_id, entry.details["role"]) == \
             (world.people["facilitator_a"].id, world.cohort_a, learner.id, "learner")
     with app.app_context(), pytest.raises(NotFound):
-        services.get_cohort_for(learner, world.cohort_a)
+        get_cohort_for(learner, world.cohort_a)
     with app.app_context(), pytest.raises(NotFound):
-        services.remove_member(world.people["facilitator_a"], world.cohort_a, learner.id,
-                               now=NOW)
+        remove_member(world.people["facilitator_a"], world.cohort_a, learner.id,
+                      now=NOW)
 
 
 def test_staff_cannot_remove_themselves_but_the_owner_can_remove_a_facilitator(app, db,
                                                                                world):
     facilitator = world.people["facilitator_a"]
     with app.app_context(), pytest.raises(Conflict):
-        services.remove_member(facilitator, world.cohort_a, facilitator.id, now=NOW)
+        remove_member(facilitator, world.cohort_a, facilitator.id, now=NOW)
     with app.app_context():
-        services.remove_member(world.people["owner_a"], world.cohort_a, facilitator.id,
-                               now=NOW)
+        remove_member(world.people["owner_a"], world.cohort_a, facilitator.id,
+                      now=NOW)
     assert facilitator.email not in members(db, world.cohort_a)
 
 
 def test_the_owner_is_not_a_member_to_remove(app, db, world):
     with app.app_context(), pytest.raises(NotFound):
-        services.remove_member(world.people["facilitator_a"], world.cohort_a,
-                               world.people["owner_a"].id, now=NOW)
+        remove_member(world.people["facilitator_a"], world.cohort_a,
+                      world.people["owner_a"].id, now=NOW)
 
 
 # --- last active --------------------------------------------------------------------------------
@@ -380,8 +374,8 @@ def test_activity_is_written_at_most_once_an_hour(app, db, world, query_counter)
                               (90, NOW + timedelta(minutes=60))):
         with app.app_context():
             with query_counter.counting():
-                services.touch_member_activity(learner, world.cohort_a,
-                                               NOW + timedelta(minutes=minutes))
+                touch_member_activity(learner.id, world.cohort_a,
+                                      NOW + timedelta(minutes=minutes))
             # (PostgreSQL tests wrap each transaction in a savepoint of their own.)
             assert [s.split()[0] for s in query_counter.statements
                     if not s.startswith(("SAVEPOINT", "RELEASE"))] == ["UPDATE"]
@@ -391,7 +385,7 @@ def test_activity_is_written_at_most_once_an_hour(app, db, world, query_counter)
 def test_activity_of_non_members_writes_nothing(app, db, world):
     before = row_counts(db)
     with app.app_context():
-        services.touch_member_activity(world.people["owner_a"], world.cohort_a, NOW)
-        services.touch_member_activity(world.people["learner_a"], world.cohort_b, NOW)
+        touch_member_activity(world.people["owner_a"].id, world.cohort_a, NOW)
+        touch_member_activity(world.people["learner_a"].id, world.cohort_b, NOW)
     assert row_counts(db) == before
     assert last_active(db, world) is None

@@ -5,7 +5,15 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from app.cohorts import services
+from app.cohorts.access import get_program_for
+from app.cohorts.authoring import (
+    add_module,
+    delete_module,
+    launch_cohort,
+    move_module,
+    update_module,
+    update_program,
+)
 from app.cohorts.models import Cohort, CohortModule
 from app.errors import Invalid
 from tests.factories import create_module, create_program, create_user
@@ -38,12 +46,12 @@ def schedule(db, cohort_id: int) -> list[tuple[str, datetime]]:
 
 def test_launch_computes_each_release_in_the_cohorts_zone(app, db, program):
     with app.app_context():
-        berlin = services.launch_cohort(program["owner"], program["id"], name="Berlin",
-                                        starts_on=START, timezone="Europe/Berlin",
-                                        anonymity="peers", now=NOW)
-        tokyo = services.launch_cohort(program["owner"], program["id"], name="Tokyo",
-                                       starts_on=START, timezone="Asia/Tokyo",
-                                       anonymity="off", now=NOW)
+        berlin = launch_cohort(program["owner"], program["id"], name="Berlin",
+                               starts_on=START, timezone="Europe/Berlin",
+                               anonymity="peers", now=NOW)
+        tokyo = launch_cohort(program["owner"], program["id"], name="Tokyo",
+                              starts_on=START, timezone="Asia/Tokyo",
+                              anonymity="off", now=NOW)
     assert schedule(db, berlin.id) == [
         ("Kick-off", datetime(2026, 3, 23, 8, tzinfo=UTC)),        # CET, UTC+1
         ("Week two", datetime(2026, 3, 30, 7, tzinfo=UTC)),        # CEST, UTC+2
@@ -59,37 +67,37 @@ def test_launch_computes_each_release_in_the_cohorts_zone(app, db, program):
 def test_editing_the_program_after_launch_leaves_the_cohort_as_launched(app, db, program):
     owner = program["owner"]
     with app.app_context():
-        cohort = services.launch_cohort(owner, program["id"], name="Running", starts_on=START,
-                                        timezone="Europe/Berlin", anonymity="peers", now=NOW)
+        cohort = launch_cohort(owner, program["id"], name="Running", starts_on=START,
+                               timezone="Europe/Berlin", anonymity="peers", now=NOW)
     launched = schedule(db, cohort.id)
     with db() as session:
         bodies = [m.body for m in session.scalars(select(CohortModule).where(
             CohortModule.cohort_id == cohort.id).order_by(CohortModule.position))]
     with app.app_context():
-        first, second, third = services.get_program_for(owner, program["id"]).modules
+        first, second, third = get_program_for(owner, program["id"]).modules
         first_id, second_id, third_id = first.id, second.id, third.id
-        services.update_program(owner, program["id"], title="Renamed", summary="",
-                                goals=["New goal"], now=NOW)
-        services.update_module(owner, first_id, title="Changed", body="Rewritten",
-                               release_offset_days=30, release_time=time(6))
-        services.move_module(owner, third_id, 0)
-        services.delete_module(owner, second_id)
-        services.add_module(owner, program["id"], title="Brand new")
+        update_program(owner, program["id"], title="Renamed", summary="",
+                       goals=["New goal"], now=NOW)
+        update_module(owner, first_id, title="Changed", body="Rewritten",
+                      release_offset_days=30, release_time=time(6))
+        move_module(owner, third_id, 0)
+        delete_module(owner, second_id)
+        add_module(owner, program["id"], title="Brand new")
     assert schedule(db, cohort.id) == launched
     with db() as session:
         assert [m.body for m in session.scalars(select(CohortModule).where(
             CohortModule.cohort_id == cohort.id).order_by(CohortModule.position))] == bodies
     with app.app_context():
-        later = services.launch_cohort(owner, program["id"], name="Next", starts_on=START,
-                                       timezone="Europe/Berlin", anonymity="peers", now=NOW)
+        later = launch_cohort(owner, program["id"], name="Next", starts_on=START,
+                              timezone="Europe/Berlin", anonymity="peers", now=NOW)
     assert [title for title, _ in schedule(db, later.id)] == ["Late night", "Changed",
                                                               "Brand new"]
 
 
 def test_launch_reports_every_bad_field(app, db, program):
     with app.app_context(), pytest.raises(Invalid) as error:
-        services.launch_cohort(program["owner"], program["id"], name=" ", starts_on=START,
-                               timezone="Mars/Olympus", anonymity="sometimes", now=NOW)
+        launch_cohort(program["owner"], program["id"], name=" ", starts_on=START,
+                      timezone="Mars/Olympus", anonymity="sometimes", now=NOW)
     assert set(error.value.fields) == {"name", "timezone", "anonymity"}
     with db() as session:
         assert session.scalar(select(Cohort.id)) is None

@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditEntry
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
+from app.cohorts.releases import move_release_local, release_module, reschedule_release
 from app.errors import Conflict
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 
 def make_cohort(app, db, timezone: str = "UTC"):
@@ -25,9 +26,9 @@ def make_cohort(app, db, timezone: str = "UTC"):
         create_module(session, program, title="Future module", body="Secret plan text",
                       release_offset_days=8)
     with app.app_context():
-        cohort = services.launch_cohort(owner, program.id, name="Now", timezone=timezone,
-                                        starts_on=today - timedelta(days=1), anonymity="off",
-                                        now=datetime.now(UTC))
+        cohort = launch_cohort(owner, program.id, name="Now", timezone=timezone,
+                               starts_on=today - timedelta(days=1), anonymity="off",
+                               now=datetime.now(UTC))
     with db() as session:
         learner = add_member(session, cohort).user
         facilitator = add_member(session, cohort, role="facilitator").user
@@ -41,7 +42,9 @@ def test_learners_see_the_timeline_but_not_unreleased_content(app, db, client, l
     login(client, learner)
     page = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
     assert "Open module" in page and "Future module" in page
-    assert f"/cohorts/{cohort.id}/modules/{second.id}" not in page
+    # No link to it yet: the page only holds its address for the live update to use.
+    assert f'<a href="/cohorts/{cohort.id}/modules/{second.id}"' not in page
+    assert f'data-module-href="/cohorts/{cohort.id}/modules/{second.id}"' in page
     assert "Release now" not in page
     opened = client.get(f"/cohorts/{cohort.id}/modules/{first.id}")
     assert opened.status_code == 200
@@ -161,15 +164,15 @@ def test_move_release_local_keeps_local_time_across_the_clock_change(app, db):
     now = datetime.now(UTC)  # week 2 opens in a week; the clock changes in March 2027
     with app.app_context():
         # 09:00 in Berlin is 08:00 UTC before the change of 28 March 2027, 07:00 after it.
-        winter = services.move_release_local(facilitator, cohort.id, second.id,
-                                             on=date(2027, 3, 27), at=time(9), now=now)
+        winter = move_release_local(facilitator, cohort.id, second.id,
+                                    on=date(2027, 3, 27), at=time(9), now=now)
         assert winter.release_at == datetime(2027, 3, 27, 8, tzinfo=UTC)
-        summer = services.move_release_local(facilitator, cohort.id, second.id,
-                                             on=date(2027, 3, 29), at=time(9), now=now)
+        summer = move_release_local(facilitator, cohort.id, second.id,
+                                    on=date(2027, 3, 29), at=time(9), now=now)
         assert summer.release_at == datetime(2027, 3, 29, 7, tzinfo=UTC)
         # 02:30 on the change day never shows on a Berlin clock: it becomes 03:30 CEST.
-        gap = services.move_release_local(facilitator, cohort.id, second.id,
-                                          on=date(2027, 3, 28), at=time(2, 30), now=now)
+        gap = move_release_local(facilitator, cohort.id, second.id,
+                                 on=date(2027, 3, 28), at=time(2, 30), now=now)
         assert gap.release_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
 
 
@@ -177,10 +180,10 @@ def test_a_released_module_cannot_be_moved(app, db, client, login):
     cohort, _, facilitator, first, _ = make_cohort(app, db)
     now = datetime.now(UTC)
     with app.app_context():
-        services.release_module(first.id, now=now)
+        release_module(first.id, now=now)
         with pytest.raises(Conflict):
-            services.move_release_local(facilitator, cohort.id, first.id,
-                                        on=now.date() + timedelta(days=3), at=time(9), now=now)
+            move_release_local(facilitator, cohort.id, first.id,
+                               on=now.date() + timedelta(days=3), at=time(9), now=now)
     login(client, facilitator)
     page = client.get(f"/cohorts/{cohort.id}/modules/{first.id}").get_data(as_text=True)
     assert "Move the release" not in page
@@ -195,8 +198,8 @@ def test_releasing_an_open_module_keeps_the_time_learners_saw_it_open(app, db, c
     # Open to learners already (since yesterday): only the future module offers "Release now".
     assert timeline.count('Release now<span class="visually-hidden">') == 1
     with app.app_context():
-        services.reschedule_release(facilitator, cohort.id, first.id, release_at=None,
-                                    now=datetime.now(UTC))
+        reschedule_release(facilitator, cohort.id, first.id, release_at=None,
+                           now=datetime.now(UTC))
     with db() as session:
         module = session.get(CohortModule, first.id)
         assert module.release_at == opened_at

@@ -7,13 +7,22 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule, Membership, ModuleCompletion
+from app.cohorts.progress import (
+    Progress,
+    complete_module,
+    get_learning_path,
+    list_progress,
+    list_this_week,
+    record_visit,
+    uncomplete_module,
+)
 from app.db import utcnow
 from app.errors import NotAllowed, NotFound
-from tests.api.conftest import bearer, token_for
 from tests.cohorts.fake_parts import provide_parts
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 START = date(2026, 3, 2)  # a Monday; Berlin is on winter time (UTC+1) all month
 RELEASES = [datetime(2026, 3, 2, 8, tzinfo=UTC), datetime(2026, 3, 9, 8, tzinfo=UTC),
@@ -51,8 +60,8 @@ def launch(app, db, *, offsets=(0, 7, 14), starts_on=START, timezone="Europe/Ber
             create_module(session, program, title=f"Week {n + 1}", release_offset_days=offset,
                           body=(bodies or {}).get(n, f"Body of week {n + 1}"))
     with app.app_context():
-        cohort = services.launch_cohort(owner, program.id, name="Spring", starts_on=starts_on,
-                                        timezone=timezone, anonymity="peers", now=launched_at)
+        cohort = launch_cohort(owner, program.id, name="Spring", starts_on=starts_on,
+                               timezone=timezone, anonymity="peers", now=launched_at)
     with db() as session:
         learner = add_member(session, cohort).user
         facilitator = add_member(session, cohort, role="facilitator").user
@@ -84,8 +93,8 @@ def test_the_schedule_is_the_one_these_tests_assume(spring):
 def test_a_first_visit_marks_nothing_new_even_with_released_modules(app, spring):
     now = RELEASES[1] + timedelta(hours=1)
     with app.app_context():
-        services.record_visit(spring.learner, spring.id, now)
-        path = services.get_learning_path(spring.learner, spring.id, now)
+        record_visit(spring.learner.id, spring.id, now)
+        path = get_learning_path(spring.learner, spring.id, now)
     assert path.new_ids == set()
 
 
@@ -96,8 +105,8 @@ def test_new_markers_follow_the_30_minute_sitting_rule(app, db, spring):
 
     def visit(now):
         with app.app_context():
-            services.record_visit(spring.learner, spring.id, now)
-            return services.get_learning_path(spring.learner, spring.id, now).new_ids
+            record_visit(spring.learner.id, spring.id, now)
+            return get_learning_path(spring.learner, spring.id, now).new_ids
 
     assert visit(first) == set()
     assert visit(back) == {m1, m2}  # both released since the first visit
@@ -119,20 +128,24 @@ def test_new_markers_follow_the_30_minute_sitting_rule(app, db, spring):
 
 def test_a_module_released_between_sittings_is_new_and_a_future_one_is_not(app, spring):
     with app.app_context():
-        services.record_visit(spring.learner, spring.id, RELEASES[0] + timedelta(hours=1))
+        record_visit(spring.learner.id, spring.id, RELEASES[0] + timedelta(hours=1))
         now = RELEASES[1] + timedelta(minutes=1)
-        services.record_visit(spring.learner, spring.id, now)
-        path = services.get_learning_path(spring.learner, spring.id, now)
+        record_visit(spring.learner.id, spring.id, now)
+        path = get_learning_path(spring.learner, spring.id, now)
     assert path.new_ids == {spring.modules[1].id}
 
 
-def test_only_members_record_visits(app, spring):
+def test_only_members_record_visits(app, db, spring):
     now = RELEASES[0]
     with app.app_context():
-        services.record_visit(spring.facilitator, spring.id, now)
-        for user in (spring.owner, spring.outsider):
-            with pytest.raises(NotFound):
-                services.record_visit(user, spring.id, now)
+        for user in (spring.facilitator, spring.owner, spring.outsider):
+            record_visit(user.id, spring.id, now)
+    assert membership(db, spring, spring.facilitator).last_visit_at == now
+    with db() as session:  # the owner and the outsider have no membership, and got none
+        assert session.scalar(select(func.count()).select_from(Membership)
+                              .where(Membership.cohort_id == spring.id,
+                                     Membership.user_id.in_([spring.owner.id,
+                                                             spring.outsider.id]))) == 0
 
 
 def test_the_cohort_page_records_the_visit_and_shows_new_as_text(app, db, client, login):
@@ -163,16 +176,16 @@ def test_complete_and_uncomplete_are_idempotent(app, db, spring):
     now = RELEASES[1] + timedelta(hours=1)
     first = spring.modules[0].id
     with app.app_context():
-        assert services.complete_module(spring.learner, spring.id, first, now) == \
-            services.Progress(1, 3)
-        assert services.complete_module(spring.learner, spring.id, first, now) == \
-            services.Progress(1, 3)
+        assert complete_module(spring.learner, spring.id, first, now) == \
+            Progress(1, 3)
+        assert complete_module(spring.learner, spring.id, first, now) == \
+            Progress(1, 3)
     assert completions(db) == 1
     with app.app_context():
-        assert services.uncomplete_module(spring.learner, spring.id, first, now) == \
-            services.Progress(0, 3)
-        assert services.uncomplete_module(spring.learner, spring.id, first, now) == \
-            services.Progress(0, 3)
+        assert uncomplete_module(spring.learner, spring.id, first, now) == \
+            Progress(0, 3)
+        assert uncomplete_module(spring.learner, spring.id, first, now) == \
+            Progress(0, 3)
     assert completions(db) == 0
 
 
@@ -181,7 +194,7 @@ def test_unreleased_modules_and_other_peoples_cohorts_are_not_found(app, db, spr
     other = launch(app, db)
     unreleased = spring.modules[2].id
     with app.app_context():
-        for action in (services.complete_module, services.uncomplete_module):
+        for action in (complete_module, uncomplete_module):
             with pytest.raises(NotFound):
                 action(spring.learner, spring.id, unreleased, now)
             with pytest.raises(NotFound):
@@ -200,20 +213,20 @@ def test_progress_counts_completed_released_modules_over_all_modules(app, db, sp
     now = RELEASES[1] + timedelta(hours=1)
     with app.app_context():
         for module in spring.modules[:2]:
-            services.complete_module(spring.learner, spring.id, module.id, now)
-        progress = services.list_progress(spring.learner, [spring.id], now)[spring.id]
-        path = services.get_learning_path(spring.learner, spring.id, now)
-    assert progress == path.progress == services.Progress(2, 3)
+            complete_module(spring.learner, spring.id, module.id, now)
+        progress = list_progress(spring.learner, [spring.id], now)[spring.id]
+        path = get_learning_path(spring.learner, spring.id, now)
+    assert progress == path.progress == Progress(2, 3)
     assert progress.label == "2 of 3 modules complete"
 
 
 def test_home_counts_new_modules_since_the_cohort_was_last_opened(app, spring):
     with app.app_context():
-        assert services.list_progress(spring.learner, [spring.id], RELEASES[2])[spring.id].new \
+        assert list_progress(spring.learner, [spring.id], RELEASES[2])[spring.id].new \
             == 0  # never opened: the first-visit rule
-        services.record_visit(spring.learner, spring.id, RELEASES[0] + timedelta(hours=1))
-        progress = services.list_progress(spring.learner, [spring.id],
-                                          RELEASES[2] + timedelta(hours=1))
+        record_visit(spring.learner.id, spring.id, RELEASES[0] + timedelta(hours=1))
+        progress = list_progress(spring.learner, [spring.id],
+                                 RELEASES[2] + timedelta(hours=1))
     assert progress[spring.id].new == 2
 
 
@@ -276,9 +289,9 @@ def test_this_week_includes_both_ends_of_each_window(app, db, fake_parts):
     fake_parts.add(m3, "assignment", "Secret future task", dates=(("Submissions due",
                                                                     now + timedelta(days=6)),))
     with app.app_context():
-        items = services.get_learning_path(c.learner, c.id, now).this_week
-        staff_items = services.get_learning_path(c.facilitator, c.id, now).this_week
-        later = services.get_learning_path(
+        items = get_learning_path(c.learner, c.id, now).this_week
+        staff_items = get_learning_path(c.facilitator, c.id, now).this_week
+        later = get_learning_path(
             c.learner, c.id, now + timedelta(seconds=1)).this_week
     assert [(i.label, i.title) for i in items] == [
         ("Opened", "Week 1"),            # exactly 7 days ago
@@ -302,12 +315,12 @@ def test_this_week_across_cohorts_is_sorted_by_date(app, db, fake_parts):
     fake_parts.add(b.modules[0], "assignment", "Task in B",
                    dates=(("Submissions due", now + timedelta(hours=2)),))
     with app.app_context():
-        items = services.list_this_week(a.learner, now)
+        items = list_this_week(a.learner, now)
     assert [i.at for i in items] == sorted(i.at for i in items)
     assert {i.cohort.id for i in items} == {a.id, b.id}
     assert "Task in B" in [i.title for i in items]
     with app.app_context():
-        assert {i.cohort.id for i in services.list_this_week(b.learner, now)} == {b.id}
+        assert {i.cohort.id for i in list_this_week(b.learner, now)} == {b.id}
 
 
 def test_the_pages_show_this_week_in_both_zones(app, db, client, login, fake_parts):
@@ -501,7 +514,7 @@ def _with_modules(app, db, fake_parts, size: int) -> Cohort:
         fake_parts.add(module, "assignment", f"Task of {module.title}",
                        dates=(("Submissions due", today + timedelta(days=3)),))
     with app.app_context():
-        services.complete_module(c.learner, c.id, c.modules[0].id, today)
+        complete_module(c.learner, c.id, c.modules[0].id, today)
     return c
 
 
@@ -553,3 +566,32 @@ def test_the_module_list_api_costs_the_same_with_1_or_8_modules(call, client, db
             client, "GET", f"/api/v1/cohorts/{c.id}/modules", headers=h))
         assert len(response.get_json()["items"]) == size
     assert counts[1] == counts[8], counts
+
+
+# --- parts know their viewer ---------------------------------------------------------------------
+
+def test_parts_are_asked_for_on_behalf_of_the_viewer(app, db, client, login, call, fake_parts):
+    today = utcnow()
+    c = launch(app, db, offsets=(0,), starts_on=(today - timedelta(days=1)).date(),
+               launched_at=today - timedelta(days=2))
+    fake_parts.add(c.modules[0], "thread", "Reflect",
+                   dates=(("Closes", today + timedelta(days=2)),))
+    module = c.modules[0].id
+    with app.app_context():
+        assert [p.facts for p in get_learning_path(c.facilitator, c.id, today).parts[module]] \
+            == [("Reply to at least 2 peers", "Shown to a facilitator")]
+        assert fake_parts.viewers == [(c.facilitator.id, c.id, "facilitator")]
+    for user, role in ((c.learner, "learner"), (c.facilitator, "facilitator")):
+        browser = app.test_client()
+        login(browser, user)
+        for path in ("/", f"/cohorts/{c.id}", f"/cohorts/{c.id}/modules/{module}"):
+            fake_parts.viewers.clear()
+            page = browser.get(path).get_data(as_text=True)
+            assert set(fake_parts.viewers) == {(user.id, c.id, role)}, path
+            if "/modules/" in path:  # the module page shows each part's facts
+                assert f"Shown to a {role}" in page
+    with db() as session:
+        token = bearer(token_for(session, c.learner))
+    modules = call(client, "GET", f"/api/v1/cohorts/{c.id}/modules", headers=token).get_json()
+    assert modules["items"][0]["threads"][0]["facts"] == ["Reply to at least 2 peers",
+                                                          "Shown to a learner"]

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 #: role → (module list API, open module page, unreleased module page,
 #:         API release/move, page "Release now", page "Move the release")
@@ -54,9 +54,9 @@ def _launch(app, db, owner, name: str):
         create_module(session, program, title="Week 2", body="Hidden text",
                       release_offset_days=8)
     with app.app_context():
-        return services.launch_cohort(owner, program.id, name=name, timezone="UTC",
-                                      starts_on=(today - timedelta(days=1)).date(),
-                                      anonymity="peers", now=today - timedelta(days=2))
+        return launch_cohort(owner, program.id, name=name, timezone="UTC",
+                             starts_on=(today - timedelta(days=1)).date(),
+                             anonymity="peers", now=today - timedelta(days=2))
 
 
 @pytest.fixture

@@ -13,13 +13,15 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule, Module
+from app.cohorts.releases import record_release_failure, release_due_modules, reschedule_release
 from app.db import get_session
+from app.errors import Invalid
 from app.mail import OutboxEmail, deliver_pending
 from app.notifications.models import Notification
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 LONG_TITLE = ("Receiving feedback well: " + "listening to the end, " * 9).strip()[:200]
 
@@ -34,9 +36,9 @@ def cohort(app, db):
         create_module(session, program, title="Week 1", release_offset_days=0)
         create_module(session, program, title=LONG_TITLE, release_offset_days=8)
     with app.app_context():
-        launched = services.launch_cohort(owner, program.id, name="Spring", timezone="UTC",
-                                          starts_on=(now - timedelta(days=1)).date(),
-                                          anonymity="off", now=now)
+        launched = launch_cohort(owner, program.id, name="Spring", timezone="UTC",
+                                 starts_on=(now - timedelta(days=1)).date(),
+                                 anonymity="off", now=now)
     with db() as session:
         facilitator = add_member(session, launched, role="facilitator").user
         learners = [add_member(session, launched).user for _ in range(2)]
@@ -90,8 +92,8 @@ def test_the_reconcile_job_releases_a_long_title_once(app, db, cohort):
         session.get(CohortModule, cohort["future"]).release_at = datetime.now(UTC)
     with app.app_context():
         # Week 1 (open since yesterday) and the long title.
-        assert services.release_due_modules(now=datetime.now(UTC) + timedelta(seconds=1)) == 2
-        assert services.release_due_modules(now=datetime.now(UTC) + timedelta(minutes=5)) == 0
+        assert release_due_modules(now=datetime.now(UTC) + timedelta(seconds=1)) == 2
+        assert release_due_modules(now=datetime.now(UTC) + timedelta(minutes=5)) == 0
     with db() as session:
         assert session.get(CohortModule, cohort["future"]).released_at is not None
         assert len(session.scalars(select(Notification.id).where(
@@ -255,13 +257,13 @@ def test_the_api_refuses_a_release_time_that_has_passed(app, db, call, client, c
 def test_the_service_refuses_a_past_time_for_every_caller(app, cohort):
     now = datetime.now(UTC)
     with app.app_context():
-        with pytest.raises(services.Invalid):
-            services.reschedule_release(cohort["facilitator"], cohort["cohort"],
-                                        cohort["future"], release_at=now - timedelta(days=3),
-                                        now=now)
-        with pytest.raises(services.Invalid) as far:
-            services.reschedule_release(cohort["owner"], cohort["cohort"], cohort["future"],
-                                        release_at=now + timedelta(days=3651), now=now)
+        with pytest.raises(Invalid):
+            reschedule_release(cohort["facilitator"], cohort["cohort"],
+                               cohort["future"], release_at=now - timedelta(days=3),
+                               now=now)
+        with pytest.raises(Invalid) as far:
+            reschedule_release(cohort["owner"], cohort["cohort"], cohort["future"],
+                               release_at=now + timedelta(days=3651), now=now)
         assert "ten years" in far.value.fields["release_at"]
 
 
@@ -305,8 +307,8 @@ def test_staff_see_a_release_whose_notices_failed_and_can_send_them_again(app, d
                                                                           login, cohort):
     now = datetime.now(UTC)
     with app.app_context():
-        services.record_release_failure(cohort["open"], RuntimeError("SMTP table locked"),
-                                        now=now)
+        record_release_failure(cohort["open"], RuntimeError("SMTP table locked"),
+                               now=now)
     login(client, cohort["facilitator"])
     page = client.get(f"/cohorts/{cohort['cohort']}").get_data(as_text=True)
     assert "Members have not been notified yet" in page
@@ -320,6 +322,6 @@ def test_staff_see_a_release_whose_notices_failed_and_can_send_them_again(app, d
     client.post_form("/logout", {}, token_from="/")
     login(client, cohort["learners"][0])
     with app.app_context():
-        services.record_release_failure(cohort["future"], RuntimeError("x"), now=now)
+        record_release_failure(cohort["future"], RuntimeError("x"), now=now)
     assert "Members have not been notified" not in client.get(
         f"/cohorts/{cohort['cohort']}").get_data(as_text=True)

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts import services as accounts
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule, Module
+from app.cohorts.releases import release_due_modules, release_module, reschedule_release
 from app.db import get_database
 from app.errors import Conflict, NotAllowed, NotFound
 from app.mail import OutboxEmail
@@ -29,9 +30,9 @@ def launched(app, db):
             create_module(session, program, release_offset_days=offset,
                           body=f"Week {offset // 7 + 1} **content**")
     with db() as session:
-        cohort = services.launch_cohort(owner, program.id, name="Spring", starts_on=START,
-                                        timezone="America/New_York", anonymity="peers",
-                                        now=LAUNCHED)
+        cohort = launch_cohort(owner, program.id, name="Spring", starts_on=START,
+                               timezone="America/New_York", anonymity="peers",
+                               now=LAUNCHED)
     with db() as session:
         facilitator = add_member(session, cohort, role="facilitator").user
         learners = [add_member(session, cohort).user for _ in range(2)]
@@ -67,23 +68,23 @@ def test_a_missed_release_is_processed_once_when_the_scheduler_catches_up(app, d
     members = 3
     later = datetime(2026, 3, 10, tzinfo=UTC)  # both the first and second release passed
     with app.app_context():
-        assert services.release_due_modules(now=later) == 2
+        assert release_due_modules(now=later) == 2
     assert counts(db) == (2 * members, 2 * members)
     with app.app_context():
-        assert services.release_due_modules(now=later + timedelta(hours=1)) == 0
+        assert release_due_modules(now=later + timedelta(hours=1)) == 0
     assert counts(db) == (2 * members, 2 * members)
 
 
 def test_release_now_then_the_original_time_does_nothing_more(app, db, launched):
     module = launched["modules"][1]
     with app.app_context():
-        services.reschedule_release(launched["facilitator"], launched["cohort"].id, module.id,
-                                    release_at=None, now=datetime(2026, 3, 3, tzinfo=UTC))
+        reschedule_release(launched["facilitator"], launched["cohort"].id, module.id,
+                           release_at=None, now=datetime(2026, 3, 3, tzinfo=UTC))
     assert counts(db) == (3, 3)
     with app.app_context():
-        assert services.release_module(module.id, now=datetime(2026, 3, 9, 14, tzinfo=UTC)) \
+        assert release_module(module.id, now=datetime(2026, 3, 9, 14, tzinfo=UTC)) \
             is False
-        assert services.release_due_modules(now=datetime(2026, 3, 9, 14, tzinfo=UTC)) == 1
+        assert release_due_modules(now=datetime(2026, 3, 9, 14, tzinfo=UTC)) == 1
     assert counts(db) == (6, 6)  # only the first module's own release was added
 
 
@@ -101,9 +102,9 @@ def test_two_schedulers_racing_produce_one_notification_per_member(tmp_path):
         program = create_program(session, owner=owner)
         create_module(session, program, release_offset_days=0)
         session.commit()
-        cohort = services.launch_cohort(owner, program.id, name="Race", starts_on=START,
-                                        timezone="America/New_York", anonymity="off",
-                                        now=LAUNCHED)
+        cohort = launch_cohort(owner, program.id, name="Race", starts_on=START,
+                               timezone="America/New_York", anonymity="off",
+                               now=LAUNCHED)
         for _ in range(5):
             add_member(session, cohort)
         session.commit()
@@ -113,7 +114,7 @@ def test_two_schedulers_racing_produce_one_notification_per_member(tmp_path):
     def run():
         with app.app_context():
             barrier.wait()
-            results.append(services.release_due_modules(now=now))
+            results.append(release_due_modules(now=now))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -135,22 +136,22 @@ def test_only_staff_move_releases_and_outsiders_get_404(app, db, launched):
         outsider = create_user(session)
     with app.app_context():
         with pytest.raises(NotAllowed):
-            services.reschedule_release(launched["learners"][0], cohort.id, module.id,
-                                        release_at=None, now=LAUNCHED)
+            reschedule_release(launched["learners"][0], cohort.id, module.id,
+                               release_at=None, now=LAUNCHED)
         with pytest.raises(NotFound):
-            services.reschedule_release(outsider, cohort.id, module.id, release_at=None,
-                                        now=LAUNCHED)
+            reschedule_release(outsider, cohort.id, module.id, release_at=None,
+                               now=LAUNCHED)
         moved = datetime(2026, 3, 20, 13, tzinfo=UTC)
-        services.reschedule_release(launched["owner"], cohort.id, module.id,
-                                    release_at=moved, now=LAUNCHED)
+        reschedule_release(launched["owner"], cohort.id, module.id,
+                           release_at=moved, now=LAUNCHED)
     with db() as session:
         assert session.get(CohortModule, module.id).release_at == moved
         assert session.get(CohortModule, module.id).released_at is None
     with app.app_context():
-        services.release_module(module.id, now=moved)
+        release_module(module.id, now=moved)
         with pytest.raises(Conflict):
-            services.reschedule_release(launched["owner"], cohort.id, module.id,
-                                        release_at=moved + timedelta(days=1), now=moved)
+            reschedule_release(launched["owner"], cohort.id, module.id,
+                               release_at=moved + timedelta(days=1), now=moved)
 
 
 def api(client, user):
@@ -202,8 +203,8 @@ def test_release_now_reaches_the_cohort_room_live(app, db, client, login, socket
     assert live.emit("join", {"room": f"cohort:{cohort.id}"}, callback=True)["ok"] is True
     live.get_received()
     with app.app_context():
-        services.reschedule_release(launched["facilitator"], cohort.id, module.id,
-                                    release_at=None, now=datetime.now(UTC))
+        reschedule_release(launched["facilitator"], cohort.id, module.id,
+                           release_at=None, now=datetime.now(UTC))
     events = {e["name"]: e["args"][0] for e in live.get_received()}
     assert events["module_released"]["module_id"] == module.id
     assert events["notification"]["kind"] == "module_released"
@@ -217,9 +218,9 @@ def test_outsiders_and_other_cohorts_staff_get_404(app, db, client, launched):
         other = create_program(session, owner=other_owner)
         create_module(session, other)
     with db() as session:
-        other_cohort = services.launch_cohort(other_owner, other.id, name="Other",
-                                              starts_on=START, timezone="UTC",
-                                              anonymity="off", now=LAUNCHED)
+        other_cohort = launch_cohort(other_owner, other.id, name="Other",
+                                     starts_on=START, timezone="UTC",
+                                     anonymity="off", now=LAUNCHED)
     with db() as session:
         other_staff = add_member(session, other_cohort, role="facilitator").user
     for user in (outsider, other_staff):

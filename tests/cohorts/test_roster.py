@@ -11,8 +11,9 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, Membership, Program
 from app.db import transaction
 from app.mail import OutboxEmail
-from tests.api.conftest import bearer, token_for
-from tests.factories import add_member, create_cohort, create_program, create_user
+from tests.factories import add_member, create_cohort, create_user
+from tests.http import bearer, token_for
+from tests.worlds import two_cohorts
 
 CSV = "email,name,role\n"
 
@@ -31,26 +32,16 @@ class World:
 def world(db) -> World:
     """Cohort A and B of different owners, an admin and an outsider, with API tokens."""
     with db() as session:
-        owner_a = create_user(session, can_own_programs=True)
-        owner_b = create_user(session, can_own_programs=True)
-        cohort_a = create_cohort(session, program=create_program(session, owner=owner_a),
-                                 name="Cohort Alpha")
-        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b))
-        people = {
-            "owner_a": owner_a, "owner_b": owner_b,
-            "admin": create_user(session, is_admin=True, can_own_programs=True),
-            "outsider": create_user(session),
-            "learner_a": add_member(session, cohort_a).user,
-            "facilitator_a": add_member(session, cohort_a, role="facilitator").user,
-            "facilitator_b": add_member(session, cohort_b, role="facilitator").user,
-            "target_1": add_member(session, cohort_a).user,
-            "target_2": add_member(session, cohort_a).user,
+        world = two_cohorts(session)
+        world.people.update({
+            "target_1": add_member(session, world.cohort_a).user,
+            "target_2": add_member(session, world.cohort_a).user,
             # Made owner of cohort A's program on record, with the right withdrawn, by
             # ``as_former_owner`` in the tests that ask for that role.
             "former_owner_a": create_user(session),
-        }
-        tokens = {name: token_for(session, user) for name, user in people.items()}
-        return World(cohort_a.id, cohort_b.id, people, tokens)
+        })
+        world.with_tokens(session)
+        return World(world.cohort_a.id, world.cohort_b.id, world.people, world.tokens)
 
 
 def as_former_owner(db, world: World) -> None:

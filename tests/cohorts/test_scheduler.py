@@ -19,8 +19,15 @@ from sqlalchemy import MetaData, Table, delete, func, select, update
 from app import create_app
 from app import scheduler as scheduling
 from app.accounts.models import User
-from app.cohorts import jobs, services
+from app.cohorts import jobs
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import Cohort, CohortModule
+from app.cohorts.releases import (
+    RELEASE_ATTEMPTS,
+    release_due_modules,
+    release_module,
+    reschedule_release,
+)
 from app.cohorts.signals import module_released
 from app.db import Model, get_database, get_session, transaction, utcnow
 from app.mail import OutboxEmail
@@ -57,9 +64,9 @@ def seed(app, *, members: int = 3, offsets=(0, 7, 14), now: datetime = LAUNCHED)
         for offset in offsets:
             create_module(session, program, release_offset_days=offset)
         session.commit()
-        cohort = services.launch_cohort(owner, program.id, name="Spring", starts_on=START,
-                                        timezone="America/New_York", anonymity="off",
-                                        now=now)
+        cohort = launch_cohort(owner, program.id, name="Spring", starts_on=START,
+                               timezone="America/New_York", anonymity="off",
+                               now=now)
         add_member(session, cohort, role="facilitator")
         for _ in range(members - 1):
             add_member(session, cohort)
@@ -111,13 +118,13 @@ def test_moving_a_release_replaces_its_job(app, scheduler):
     with app.app_context():
         owner = get_session().get(User, cohort.created_by_id)
         moved = datetime(2026, 3, 5, 17, 30, tzinfo=UTC)
-        services.reschedule_release(owner, cohort.id, modules[1].id, release_at=moved,
-                                    now=LAUNCHED)
+        reschedule_release(owner, cohort.id, modules[1].id, release_at=moved,
+                           now=LAUNCHED)
     assert release_jobs(scheduler)[job_id] == moved
     with app.app_context():
         owner = get_session().get(User, cohort.created_by_id)
-        services.reschedule_release(owner, cohort.id, modules[1].id,
-                                    release_at=LAUNCHED + timedelta(days=20), now=LAUNCHED)
+        reschedule_release(owner, cohort.id, modules[1].id,
+                           release_at=LAUNCHED + timedelta(days=20), now=LAUNCHED)
     assert job_id not in release_jobs(scheduler)  # out of the week: no job yet
     with app.app_context():
         jobs.sync_release_jobs(scheduler, now=LAUNCHED + timedelta(days=14))
@@ -129,13 +136,13 @@ def test_released_modules_lose_their_jobs(app, scheduler):
     first, second = (f"release:{m.id}" for m in modules[:2])
     with app.app_context():
         owner = get_session().get(User, cohort.created_by_id)
-        services.reschedule_release(owner, cohort.id, modules[0].id, release_at=None,
-                                    now=LAUNCHED)  # "release now"
+        reschedule_release(owner, cohort.id, modules[0].id, release_at=None,
+                           now=LAUNCHED)  # "release now"
     assert first not in release_jobs(scheduler) and second in release_jobs(scheduler)
     # Released elsewhere (another process, no hook here): the next reconcile removes the job,
     # and a job left by a module that no longer exists.
     with app.app_context():
-        assert services.release_module(modules[1].id, now=datetime(2026, 3, 9, 13, tzinfo=UTC))
+        assert release_module(modules[1].id, now=datetime(2026, 3, 9, 13, tzinfo=UTC))
     scheduling.set_date_job(scheduler, "release:999999", jobs.RELEASE_JOB,
                             LAUNCHED + timedelta(days=1), [999999])
     with app.app_context():
@@ -148,8 +155,8 @@ def test_a_rolled_back_move_leaves_the_job_alone(app, scheduler):
     before = release_jobs(scheduler)
     with app.app_context(), pytest.raises(RuntimeError), transaction():
         owner = get_session().get(User, cohort.created_by_id)
-        services.reschedule_release(owner, cohort.id, modules[1].id,
-                                    release_at=LAUNCHED + timedelta(days=2), now=LAUNCHED)
+        reschedule_release(owner, cohort.id, modules[1].id,
+                           release_at=LAUNCHED + timedelta(days=2), now=LAUNCHED)
         raise RuntimeError("the surrounding action failed")
     assert release_jobs(scheduler) == before
 
@@ -209,7 +216,7 @@ def test_one_failing_release_does_not_hold_back_the_others(app):
     module_released.connect(fail_for_one)
     try:
         with app.app_context():
-            assert services.release_due_modules(now=now) == 2
+            assert release_due_modules(now=now) == 2
     finally:
         module_released.disconnect(fail_for_one)
     assert counts(app) == (6, 6)
@@ -219,9 +226,9 @@ def test_one_failing_release_does_not_hold_back_the_others(app):
         assert (stuck.release_failures, stuck.release_retry_at) == (1, now + timedelta(minutes=1))
         assert stuck.release_error == "RuntimeError: this release cannot be announced"
         # It waits for its retry rather than failing on every run...
-        assert services.release_due_modules(now=now + timedelta(seconds=59)) == 0
+        assert release_due_modules(now=now + timedelta(seconds=59)) == 0
         # ...and goes out once the cause is gone.
-        assert services.release_due_modules(now=now + timedelta(minutes=1)) == 1
+        assert release_due_modules(now=now + timedelta(minutes=1)) == 1
         released = get_session().get(CohortModule, broken)
         assert released.released_at is not None and not released.release_stuck
         assert released.release_retry_at is None
@@ -243,30 +250,30 @@ def test_a_release_that_keeps_failing_backs_off_and_then_waits_for_its_staff(app
         with app.app_context():
             for _ in range(20):
                 tries.append(now)
-                services.release_due_modules(now=now)
+                release_due_modules(now=now)
                 module = get_session().get(CohortModule, broken, populate_existing=True)
                 if module.release_retry_at is None:
                     break
                 waits.append(module.release_retry_at - now)
                 now = module.release_retry_at
             # Given up: later runs leave it alone, whatever the time.
-            assert services.release_due_modules(now=now + timedelta(days=30)) == 0
+            assert release_due_modules(now=now + timedelta(days=30)) == 0
     finally:
         module_released.disconnect(always_fail)
-    assert len(tries) == services.RELEASE_ATTEMPTS
-    assert waits == [timedelta(minutes=2 ** n) for n in range(services.RELEASE_ATTEMPTS - 1)]
+    assert len(tries) == RELEASE_ATTEMPTS
+    assert waits == [timedelta(minutes=2 ** n) for n in range(RELEASE_ATTEMPTS - 1)]
     assert [r.levelname for r in caplog.records if "cohort module" in r.getMessage()].count(
         "CRITICAL") == 1
     with app.app_context():
         module = get_session().get(CohortModule, broken)
-        assert module.release_failures == services.RELEASE_ATTEMPTS and module.release_stuck
+        assert module.release_failures == RELEASE_ATTEMPTS and module.release_stuck
     assert counts(app) == (0, 0)
     # The module's staff send it by hand once the cause is fixed ("Release now").
     with app.app_context():
         cohort = get_session().get(Cohort, module.cohort_id)
         owner = get_session().get(User, cohort.program.owner_id)
-        services.reschedule_release(owner, cohort.id, broken, release_at=None,
-                                    now=now + timedelta(days=31))
+        reschedule_release(owner, cohort.id, broken, release_at=None,
+                           now=now + timedelta(days=31))
         assert not get_session().get(CohortModule, broken).release_stuck
     assert counts(app) == (3, 3)
 

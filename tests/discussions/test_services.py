@@ -6,13 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditEntry
-from app.cohorts import services as cohorts
+from app.cohorts.access import get_module_for, get_program_for, list_cohort_modules
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
 from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
 from app.cohorts.signals import cohort_launched
 from app.discussions import services
 from app.discussions.models import Prompt, Thread
 from app.errors import Invalid, NotAllowed, NotFound
+from app.templating import link_url
 from tests.conftest import test_config as make_config
 from tests.discussions.conftest import NOT_OWNERS
 from tests.factories import create_cohort, create_module, create_program, create_user
@@ -137,7 +139,7 @@ def test_update_and_delete_are_audited(app, db, authoring):
 def _launch(app, owner, program_id, starts_on=date(2026, 3, 23), timezone="Europe/Berlin"):
     """Launch a cohort of the program."""
     with app.app_context():
-        return cohorts.launch_cohort(owner, program_id, name="Spring", starts_on=starts_on,
+        return launch_cohort(owner, program_id, name="Spring", starts_on=starts_on,
                                      timezone=timezone, anonymity="peers", now=NOW)
 
 
@@ -228,11 +230,13 @@ def test_prompt_parts_state_the_offsets_and_link_to_the_edit_page(app, authoring
     prompt = _add(app, owner, authoring.module_id, title="Ask", min_replies=1,
                   respond_after_days=0, synthesize_after_days=1, close_after_days=7)
     with app.test_request_context():
-        module = cohorts.get_module_for(owner, authoring.module_id)
+        module = get_module_for(owner, authoring.module_id)
         (part,) = parts_of_modules([module])[module.id]
     assert (part.kind, part.id, part.module_id, part.title) == (
         "prompt", prompt.id, authoring.module_id, "Ask")
-    assert part.url == f"/modules/{authoring.module_id}/prompts/{prompt.id}/edit"
+    with app.test_request_context():
+        assert link_url(part.link) == \
+            f"/modules/{authoring.module_id}/prompts/{prompt.id}/edit"
     assert part.facts == ("Replies open at release", "Synthesis opens 1 day after release",
                           "Closes 7 days after release", "Reply to at least 1 peer",
                           "Anonymous posting allowed")
@@ -246,9 +250,9 @@ def test_thread_dates_keep_local_time_across_the_daylight_saving_change(app, db,
     # Sunday 29 March, so the close a week later is 09:00 CEST, 07:00 UTC.
     cohort = _launch(app, owner, authoring.program_id)
     with app.app_context():
-        _, modules = cohorts.list_cohort_modules(owner, cohort.id)
-        (part,) = parts_of_cohort_modules(cohort, modules)[modules[0].id]
-    assert part.kind == "thread" and part.url is None
+        access, modules = list_cohort_modules(owner, cohort.id)
+        (part,) = parts_of_cohort_modules(access, modules)[modules[0].id]
+    assert part.kind == "thread" and part.link is None
     assert modules[0].release_at == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
     assert part.dates == (
         ("Replies open", datetime(2026, 3, 25, 8, 0, tzinfo=UTC)),
@@ -269,13 +273,13 @@ def test_providers_ask_once_however_many_modules(app, db, authoring, query_count
             services.add_prompt(owner, module.id, title="Prompt")
     cohort = _launch(app, owner, program.id)
     with app.test_request_context():
-        modules = cohorts.get_program_for(owner, program.id).modules
-        _, cohort_modules = cohorts.list_cohort_modules(owner, cohort.id)
+        modules = get_program_for(owner, program.id).modules
+        access, cohort_modules = list_cohort_modules(owner, cohort.id)
         with query_counter.counting():
             parts = services.provider.parts_of_modules(modules)
         assert (query_counter.count, len(parts)) == (1, 4)
         with query_counter.counting():
-            parts = services.provider.parts_of_cohort_modules(cohort, cohort_modules)
+            parts = services.provider.parts_of_cohort_modules(access, cohort_modules)
         assert (query_counter.count, len(parts)) == (1, 4)
 
 

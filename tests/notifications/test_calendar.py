@@ -8,15 +8,15 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from app.cohorts import services as cohorts
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
 from app.db import utcnow
 from app.errors import NotFound
 from app.notifications import services
 from app.notifications.models import CalendarFeed
-from tests.api.conftest import bearer, token_for
 from tests.cohorts.fake_parts import provide_parts
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 #: Today; the cohort started 8 days ago, so weeks 1 and 2 are open and week 3 opens in 6 days.
 NOW = utcnow()
@@ -39,9 +39,9 @@ def launch(app, db, *, name="Spring", owner=None, starts_on=START):
             create_module(session, program, title=f"{name} week {n + 1}",
                           body=f"{name} secret body {n + 1}", release_offset_days=7 * n)
     with app.app_context():
-        cohort = cohorts.launch_cohort(owner, program.id, name=name, starts_on=starts_on,
-                                       timezone="Europe/Berlin", anonymity="peers",
-                                       now=NOW - timedelta(days=10))
+        cohort = launch_cohort(owner, program.id, name=name, starts_on=starts_on,
+                               timezone="Europe/Berlin", anonymity="peers",
+                               now=NOW - timedelta(days=10))
     with db() as session:
         learner = add_member(session, cohort).user
         facilitator = add_member(session, cohort, role="facilitator").user

@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from app import create_app
-from app.cohorts import services
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
+from app.cohorts.releases import release_module
 from app.cohorts.signals import module_released
 from app.db import Model, get_database, get_session
 from app.notifications.models import Notification
@@ -36,14 +37,14 @@ def test_notices_are_sent_when_another_feature_listened_first():
             program = create_program(session, owner=owner)
             create_module(session, program)
             session.commit()
-            cohort = services.launch_cohort(owner, program.id, name="Spring",
-                                            starts_on=date(2026, 3, 2), timezone="UTC",
-                                            anonymity="off", now=NOW)
+            cohort = launch_cohort(owner, program.id, name="Spring",
+                                   starts_on=date(2026, 3, 2), timezone="UTC",
+                                   anonymity="off", now=NOW)
             for _ in range(3):
                 add_member(session, cohort)
             session.commit()
             module = session.scalars(select(CohortModule)).one()
-            assert services.release_module(module.id, now=NOW) is True
+            assert release_module(module.id, now=NOW) is True
             assert session.scalar(select(func.count()).select_from(Notification)) == 3
         assert heard == [module.id]
         assert list(module_released.receivers.values()).count(notify_module_released) == 1

@@ -6,12 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit import AuditEntry
-from app.cohorts import services as cohorts
+from app.cohorts.access import get_module_for, get_program_for, list_cohort_modules
+from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
 from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
 from app.errors import Invalid, NotAllowed, NotFound
 from app.peer_review import services
 from app.peer_review.models import Assignment, CohortAssignment, Rubric, RubricCriterion
+from app.templating import link_url
 from tests.factories import create_cohort, create_module, create_program
 from tests.peer_review.conftest import NOT_OWNERS
 
@@ -156,7 +158,7 @@ def test_deleting_removes_the_assignment_and_its_rubric(app, db, authoring):
 def _launch(app, owner, program_id):
     """Launch a cohort in Berlin starting Monday 23 March 2026 (clocks change on the 29th)."""
     with app.app_context():
-        return cohorts.launch_cohort(owner, program_id, name="Spring",
+        return launch_cohort(owner, program_id, name="Spring",
                                      starts_on=date(2026, 3, 23), timezone="Europe/Berlin",
                                      anonymity="peers", now=NOW)
 
@@ -259,11 +261,13 @@ def test_assignment_parts_summarise_the_rubric_and_link_to_the_edit_page(app, au
     assignment = _add(app, owner, authoring.module_id, rubric=rubric(
         ("A", [0, 3]), ("B", [1, 3]), ("C", [0, 2, 3]), ("D", [3, 0])), **WINDOWS)
     with app.test_request_context():
-        module = cohorts.get_module_for(owner, authoring.module_id)
+        module = get_module_for(owner, authoring.module_id)
         (part,) = parts_of_modules([module])[module.id]
     assert (part.kind, part.id, part.module_id) == ("assignment", assignment.id,
                                                     authoring.module_id)
-    assert part.url == f"/modules/{authoring.module_id}/assignments/{assignment.id}/edit"
+    with app.test_request_context():
+        assert link_url(part.link) == \
+            f"/modules/{authoring.module_id}/assignments/{assignment.id}/edit"
     assert part.facts[0] == "3 peer reviews each, 4 criteria, up to 12 points"
     assert part.facts[1:] == ("Submissions due 4 days after release", "Reviews due 3 days later")
 
@@ -273,14 +277,14 @@ def test_due_dates_keep_local_time_across_the_daylight_saving_change(app, author
     _add(app, owner, authoring.module_id, **WINDOWS)
     cohort = _launch(app, owner, authoring.program_id)
     with app.app_context():
-        _, modules = cohorts.list_cohort_modules(owner, cohort.id)
-        (part,) = parts_of_cohort_modules(cohort, modules)[modules[0].id]
+        access, modules = list_cohort_modules(owner, cohort.id)
+        (part,) = parts_of_cohort_modules(access, modules)[modules[0].id]
     # Released 09:00 CET (08:00 UTC) on 23 March; due 4 days later, still CET; reviews
     # 3 days after that, 30 March 09:00 CEST, which is 07:00 UTC.
     submissions_due = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
     assert part.dates == (("Submissions due", submissions_due),
                           ("Reviews due", datetime(2026, 3, 30, 7, 0, tzinfo=UTC)))
-    assert part.due_at == submissions_due and part.url is None
+    assert part.due_at == submissions_due and part.link is None
     assert part.kind == "assignment" and part.module_id == modules[0].id
     assert part.facts == ("3 peer reviews each, 2 criteria, up to 5 points",)
 
@@ -296,11 +300,11 @@ def test_providers_ask_once_however_many_modules(app, db, authoring, query_count
             services.add_assignment(owner, module.id, title="A", rubric=RUBRIC)
     cohort = _launch(app, owner, program.id)
     with app.test_request_context():
-        modules = cohorts.get_program_for(owner, program.id).modules
-        _, cohort_modules = cohorts.list_cohort_modules(owner, cohort.id)
+        modules = get_program_for(owner, program.id).modules
+        access, cohort_modules = list_cohort_modules(owner, cohort.id)
         with query_counter.counting():
             parts = services.provider.parts_of_modules(modules)
         assert (query_counter.count, len(parts)) == (1, 4)
         with query_counter.counting():
-            parts = services.provider.parts_of_many_cohorts([(cohort, cohort_modules)])
+            parts = services.provider.parts_of_many_cohorts([(access, cohort_modules)])
         assert (query_counter.count, len(parts)) == (1, 4)

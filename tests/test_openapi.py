@@ -10,8 +10,8 @@ from referencing.exceptions import Unresolvable
 
 from app import create_app
 from app.api import API_PREFIX, EndpointSpec, api_rules, undocumented_endpoints
-from tests.api.conftest import DOCUMENT_URI, OPENAPI_PATH, ResponseValidator
 from tests.conftest import test_config as app_config
+from tests.http import DOCUMENT_URI, OPENAPI_PATH, ResponseValidator
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 

@@ -3,7 +3,6 @@
 import pytest
 
 from app.cohorts.models import ProgramGoal
-from tests.api.conftest import bearer, token_for
 from tests.factories import (
     add_member,
     create_cohort,
@@ -11,6 +10,7 @@ from tests.factories import (
     create_program,
     create_user,
 )
+from tests.http import bearer, token_for
 
 MEMBERS_PER_COHORT = 20
 
@@ -123,3 +123,67 @@ def test_a_program_costs_the_same_with_1_or_10_modules_and_goals(call, client, d
         body = response.get_json()
         assert (len(body["modules"]), len(body["goals"])) == (size, size)
     assert counts[1] == counts[10], (counts, query_counter.statements)
+
+
+#: What a signed-in learner's pages cost, pinned: a new statement on any of them is a
+#: decision, not an accident. (Before render on write and reads without writes: home 9,
+#: cohort page 14 with a commit, module page 9 with a commit, module list API 9.)
+LEARNER_PAGE_STATEMENTS = {"home": 8, "cohort page": 8, "module page": 7, "cohort API": 3,
+                           "module list API": 6}
+
+
+def test_a_learners_pages_cost_exactly_their_pinned_statements(app, db, client, login,
+                                                               query_counter):
+    from datetime import timedelta
+
+    from app.cohorts.authoring import add_module, create_program, launch_cohort
+    from app.cohorts.roster import add_member
+    from app.db import utcnow
+    from app.discussions import services as discussions
+    from app.peer_review import services as peer_review
+
+    today = utcnow()
+    with db() as session:
+        owner = create_user(session, can_own_programs=True)
+        learner = create_user(session)
+        headers = bearer(token_for(session, learner))
+    with app.app_context():
+        program = create_program(owner, title="P", now=today)
+        for week in range(3):
+            module = add_module(owner, program.id, title=f"Week {week + 1}", body="Read *this*.",
+                                release_offset_days=7 * week)
+            discussions.add_prompt(owner, module.id, title="Talk", body="Say **one** thing.")
+            peer_review.add_assignment(
+                owner, module.id, title="Try", instructions="Write it down.",
+                rubric=[{"title": "Clear", "description": "",
+                         "levels": [{"label": "No", "points": 0},
+                                    {"label": "Yes", "points": 1}]}])
+        cohort = launch_cohort(owner, program.id, name="C",
+                               starts_on=(today - timedelta(days=8)).date(), timezone="UTC",
+                               anonymity="off", now=today)
+        add_member(owner, cohort.id, email=learner.email, role="learner", now=today)
+        module_id = min(_cohort_module_ids(cohort.id))
+    login(client, learner)
+    pages = {"home": ("/", {}), "cohort page": (f"/cohorts/{cohort.id}", {}),
+             "module page": (f"/cohorts/{cohort.id}/modules/{module_id}", {}),
+             "cohort API": (f"/api/v1/cohorts/{cohort.id}", headers),
+             "module list API": (f"/api/v1/cohorts/{cohort.id}/modules", headers)}
+    counts = {}
+    for name, (path, extra) in pages.items():
+        _, response = _statements(query_counter, lambda p=path, h=extra: client.get(p, headers=h))
+        assert response.status_code == 200, name
+        # (PostgreSQL tests wrap each session's transaction in a savepoint of their own.)
+        counts[name] = len([s for s in query_counter.statements
+                            if not s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))])
+    assert counts == LEARNER_PAGE_STATEMENTS
+
+
+def _cohort_module_ids(cohort_id: int) -> list[int]:
+    """The ids of the cohort's modules (inside an app context)."""
+    from sqlalchemy import select
+
+    from app.cohorts.models import CohortModule
+    from app.db import get_session
+
+    return list(get_session().scalars(
+        select(CohortModule.id).where(CohortModule.cohort_id == cohort_id)))

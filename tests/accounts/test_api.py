@@ -10,8 +10,8 @@ from app.accounts.models import ApiToken, User
 from app.accounts.services import authenticate
 from app.api import encode_cursor
 from app.db import MAX_ID
-from tests.api.conftest import bearer, token_for
 from tests.factories import PASSWORD, add_member, create_cohort, create_program, create_user
+from tests.http import bearer, token_for
 
 NEW_USER = {"email": "Grace@Example.com", "name": "Grace", "password": "a long passphrase"}
 

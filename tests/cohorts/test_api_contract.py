@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.cohorts import services
-from tests.api.conftest import bearer, token_for
+from app.cohorts.authoring import launch_cohort
 from tests.factories import add_member, create_module, create_program, create_user
+from tests.http import bearer, token_for
 
 
 @pytest.fixture
@@ -25,9 +25,9 @@ def world(app, db):
             create_module(session, program, title=f"Week {week + 1}",
                           release_offset_days=7 * week)
     with app.app_context():
-        cohort = services.launch_cohort(owner, program.id, name="Spring", timezone="Asia/Tokyo",
-                                        starts_on=(today - timedelta(days=8)).date(),
-                                        anonymity="off", now=today)
+        cohort = launch_cohort(owner, program.id, name="Spring", timezone="Asia/Tokyo",
+                               starts_on=(today - timedelta(days=8)).date(),
+                               anonymity="off", now=today)
     with db() as session:
         people = {"owner": owner, "learner": add_member(session, cohort).user,
                   "facilitator": add_member(session, cohort, role="facilitator").user}

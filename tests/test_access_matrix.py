@@ -10,8 +10,9 @@ import pytest
 
 from app.accounts.models import User
 from app.cohorts.models import Cohort
-from tests.api.conftest import bearer, token_for
-from tests.factories import add_member, create_cohort, create_program, create_user
+from tests.factories import add_member
+from tests.http import bearer
+from tests.worlds import two_cohorts
 
 #: role → (GET /api/v1/cohorts/{A}, GET /api/v1/programs/{A's program}, GET /cohorts/{A})
 MATRIX = {
@@ -35,7 +36,7 @@ ID_ROUTES = {
     "/api/v1/programs/<int:program_id>": "the matrix above",
     "/cohorts/<int:cohort_id>": "the matrix above",
     "/api/v1/users/<int:user_id>":
-        "tests/api/test_accounts_api.py::test_only_site_admins_change_site_rights",
+        "tests/accounts/test_api.py::test_only_site_admins_change_site_rights",
     "/api/v1/tokens/<int:token_id>":
         "test_accounts_api.py::test_someone_elses_token_is_not_found_and_keeps_working",
     "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
@@ -55,23 +56,23 @@ ID_ROUTES = {
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
         "tests/cohorts/test_progress.py::test_completion_access_through_the_page",
     "/programs/<int:program_id>":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/launch":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/edit":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/preview":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/move":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/delete":
-        "tests/api/test_programs_api.py::test_authoring_pages_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/api/v1/programs/<int:program_id>/modules":
-        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_api_access_matrix",
     "/api/v1/programs/<int:program_id>/cohorts":
-        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_api_access_matrix",
     "/api/v1/modules/<int:module_id>":
-        "tests/api/test_programs_api.py::test_authoring_api_access_matrix",
+        "tests/cohorts/test_programs_api.py::test_authoring_api_access_matrix",
     "/cohorts/<int:cohort_id>/members":
         "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
     "/cohorts/<int:cohort_id>/members/import":
@@ -123,21 +124,10 @@ class World:
 def world(db) -> World:
     """Cohorts A and B with a learner, a facilitator and an owner each, and a site admin."""
     with db() as session:
-        owner_a = create_user(session, can_own_programs=True)
-        owner_b = create_user(session, can_own_programs=True)
-        cohort_a = create_cohort(session, program=create_program(session, owner=owner_a),
-                                 name="Cohort Alpha")
-        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b),
-                                 name="Cohort Beta")
-        people = {"owner_a": owner_a, "owner_b": owner_b,
-                  "admin": create_user(session, is_admin=True, can_own_programs=True)}
-        for cohort, suffix in ((cohort_a, "a"), (cohort_b, "b")):
-            for role in ("learner", "facilitator"):
-                people[f"{role}_{suffix}"] = add_member(session, cohort, role=role).user
-        tokens = {name: token_for(session, user) for name, user in people.items()}
-        return World(cohort_a=cohort_a.id, program_a=cohort_a.program_id,
-                     cohort_a_name=cohort_a.name, cohort_b=cohort_b.id,
-                     people=people, tokens=tokens)
+        world = two_cohorts(session).with_tokens(session)
+        return World(cohort_a=world.cohort_a.id, program_a=world.program_a.id,
+                     cohort_a_name=world.cohort_a.name, cohort_b=world.cohort_b.id,
+                     people=world.people, tokens=world.tokens)
 
 
 def _become(call, client, db, world: World, role: str) -> None:

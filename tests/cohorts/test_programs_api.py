@@ -9,8 +9,9 @@ from sqlalchemy import select
 from app.cohorts import parts
 from app.cohorts.models import Cohort, Module, Program
 from app.cohorts.parts import ModulePart
-from tests.api.conftest import bearer, token_for
-from tests.factories import add_member, create_cohort, create_module, create_program, create_user
+from tests.factories import create_cohort, create_module, create_program, create_user
+from tests.http import bearer, token_for
+from tests.worlds import two_cohorts
 
 ROLES = ("learner_a", "facilitator_a", "facilitator_b", "owner_a", "owner_b", "admin",
          "outsider", "anonymous", "former_owner_a")
@@ -30,26 +31,16 @@ class World:
 def world(db) -> World:
     """Owner A's program with a running cohort, owner B's program, an admin, an outsider."""
     with db() as session:
-        owner_a = create_user(session, can_own_programs=True)
-        owner_b = create_user(session, can_own_programs=True)
-        program_a = create_program(session, owner=owner_a, title="Program A")
-        modules_a = [create_module(session, program_a, title=t).id for t in ("One", "Two")]
-        cohort_a = create_cohort(session, program=program_a)
-        cohort_b = create_cohort(session, program=create_program(session, owner=owner_b))
-        people = {
-            "owner_a": owner_a, "owner_b": owner_b,
-            "learner_a": add_member(session, cohort_a).user,
-            "facilitator_a": add_member(session, cohort_a, role="facilitator").user,
-            "facilitator_b": add_member(session, cohort_b, role="facilitator").user,
-            # A site admin manages accounts; without owner rights they author nothing.
-            "admin": create_user(session, is_admin=True),
-            "outsider": create_user(session),
-        }
+        # A site admin manages accounts; without owner rights they author nothing.
+        world = two_cohorts(session, admin_owns_programs=False)
+        modules_a = [create_module(session, world.program_a, title=t).id
+                     for t in ("One", "Two")]
         # Owner A's predecessor: program A is still theirs on record, but a site admin
         # withdrew their program-owner right (owner A took it over as a copy, say).
-        people["former_owner_a"] = create_user(session, can_own_programs=False)
-        tokens = {name: token_for(session, user) for name, user in people.items()}
-    return World(program_a=program_a.id, modules_a=modules_a, people=people, tokens=tokens)
+        world.people["former_owner_a"] = create_user(session, can_own_programs=False)
+        world.with_tokens(session)
+    return World(program_a=world.program_a.id, modules_a=modules_a, people=world.people,
+                 tokens=world.tokens)
 
 
 @pytest.fixture
@@ -281,10 +272,15 @@ class FakeProvider:
     def parts_of_modules(self, modules):
         """One prompt per module."""
         return [ModulePart(kind="prompt", id=100 + m.id, module_id=m.id, position=0,
-                           title=f"Reflect on {m.title}", body="Think **hard**",
+                           title=f"Reflect on {m.title}",
+                           body_html="<p>Think <strong>hard</strong></p>",
                            facts=("Reply to at least 2 peers",)) for m in modules]
 
-    def parts_of_cohort_modules(self, cohort, modules):
+    def parts_of_cohort_modules(self, viewer, modules):
+        """Nothing in cohorts."""
+        return []
+
+    def parts_of_many_cohorts(self, groups):
         """Nothing in cohorts."""
         return []
 

@@ -9,8 +9,8 @@ import pytest
 from app.cohorts.models import Cohort
 from app.db import MAX_ID
 from app.notifications.models import Notification
-from tests.api.conftest import bearer, token_for
 from tests.factories import add_member, create_cohort, create_user
+from tests.http import bearer, token_for
 
 HUGE = "99999999999999999999"
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tests.api.conftest import bearer, token_for
 from tests.factories import PASSWORD, create_user
+from tests.http import bearer, token_for
 
 VALID_USER = {"email": "new@example.com", "name": "New Person", "password": "a long passphrase"}
 

@@ -22,7 +22,6 @@ from werkzeug.test import TestResponse
 
 from app.accounts.services import issue_api_token
 from app.db import Model, get_database, utcnow
-from tests.conftest import new_app
 
 #: The base URI under which the served document is registered for ``$ref`` resolution.
 DOCUMENT_URI = "urn:cohort-commons:openapi"
@@ -108,6 +107,8 @@ def served_openapi() -> str:
     It follows from the code alone (every test app has the same BASE_URL), and building it
     takes longer than most tests.
     """
+    from tests.conftest import new_app  # here: conftest imports this module's fixtures
+
     response = new_app().test_client().get(OPENAPI_PATH)
     assert response.status_code == 200
     return response.get_data(as_text=True)
