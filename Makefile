@@ -29,9 +29,10 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n auto
 
-# Schemathesis against a live server, as an owner and as a learner (tests/fuzz/).
+# Schemathesis against a live server, as an owner and as a learner (tests/fuzz/): the four
+# runs (two roles, two databases) at once, each with its own server and database.
 api-fuzz: install
-	$(BIN)/pytest -m fuzz tests/fuzz
+	$(BIN)/pytest -m fuzz -n 4 tests/fuzz
 
 lint: install
 	$(BIN)/ruff check .

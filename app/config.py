@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 TRUTHY = {"1", "true", "yes", "on"}
+#: Werkzeug's default: scrypt at N=32768, r=8, p=1 (about a tenth of a second a hash).
+PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a secret)
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -67,6 +69,14 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     if base_url and not base_url.startswith(("https://", "http://")):
         raise ConfigError(f"BASE_URL must start with https:// or http:// (got {base_url!r}).")
 
+    # A cheaper method makes test and demo servers fast; production never weakens it.
+    password_hash_method = env.get("PASSWORD_HASH_METHOD") or PASSWORD_HASH_METHOD
+    if production and password_hash_method != PASSWORD_HASH_METHOD:
+        raise ConfigError(
+            "PASSWORD_HASH_METHOD is for tests and local demos: leave it unset when "
+            "APP_ENV=production, so passwords are stored with full-strength scrypt."
+        )
+
     default_db = f"sqlite:///{instance / 'cohort-commons.db'}"
     host = env.get("HOST", "127.0.0.1")
     port = int(env.get("PORT", "5000"))
@@ -115,6 +125,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "INVITE_TTL": timedelta(days=14),
         "PASSWORD_RESET_TTL": timedelta(hours=2),
         "API_TOKEN_TTL": timedelta(days=365),
+        "PASSWORD_HASH_METHOD": password_hash_method,
         # Emit live events from a background task after commit; tests emit inline.
         "REALTIME_EMIT_INLINE": False,
         "TESTING": False,

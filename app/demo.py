@@ -4,9 +4,9 @@ import contextlib
 from datetime import timedelta
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from app.accounts.models import User
+from app.accounts.services import hash_password
 from app.cohorts.authoring import add_module, create_program, launch_cohort
 from app.cohorts.models import Cohort, Program
 from app.cohorts.releases import release_due_modules
@@ -104,7 +104,7 @@ def _ensure_user(email: str, name: str, flags: dict) -> User:
     session = get_session()
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, name=name, password_hash=generate_password_hash(DEMO_PASSWORD),
+        user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD),
                     timezone="Europe/London", **flags)
         session.add(user)
         session.flush()

@@ -2,7 +2,8 @@
 
 Every test that uses ``app`` runs once per backend: ``[sqlite]`` on a private in-memory
 database, ``[postgresql]`` inside a transaction that is rolled back afterwards (set
-``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes its absence a failure).
+``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes its absence a failure). Either way the
+schema is built once per test process: SQLite copies it from an in-memory template.
 """
 
 import contextlib
@@ -14,14 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from sqlalchemy.engine import Engine
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.db import Model, get_database, get_session, make_engine
 from app.extensions import socketio
 from app.models import import_all_models
-from tests.factories import PASSWORD
+from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD
 from tests.http import (  # noqa: F401 (the API's response checks, for every feature's tests)
     call,
     openapi,
@@ -32,6 +36,32 @@ from tests.http import (  # noqa: F401 (the API's response checks, for every fea
 
 import_all_models()
 
+
+def _compile_url_builders_once() -> None:
+    """Compile the URL builder of each route once per test process, not once per app.
+
+    Werkzeug generates and compiles Python code for every rule of every new app, which is
+    most of what ``create_app`` costs; that code follows from the rule alone (its pattern,
+    defaults and converters), so every test's app can share it.
+    """
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another Werkzeug: only the speed-up is lost
+        return
+    builders: dict = {}
+
+    def shared_builder(rule: Rule, append_unknown: bool = True):
+        key = (rule.rule, rule.host, rule.subdomain, rule.merge_slashes, tuple(rule._trace),
+               repr(sorted((rule.defaults or {}).items())),
+               tuple((name, type(c)) for name, c in rule._converters.items()), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = shared_builder
+
+
+_compile_url_builders_once()
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -41,7 +71,19 @@ class Backend:
 
     name: str
     url: str
-    engine: Engine | None = None
+    #: PostgreSQL: the engine of the session's schema. SQLite: the in-memory template.
+    engine: Engine
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Keep the browser tests in one xdist worker (``--dist loadgroup``).
+
+    They share one live server and one Chromium per worker; a second set would cost more
+    than it saves.
+    """
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def postgres_url() -> str | None:
@@ -94,13 +136,51 @@ _schema_numbers = itertools.count(1)
 def backend(request) -> Iterator[Backend]:
     """One database backend for the whole session."""
     if request.param == "sqlite":
-        yield Backend("sqlite", "sqlite://")
+        template = make_engine("sqlite://")
+        Model.metadata.create_all(template)
+        yield Backend("sqlite", "sqlite://", template)
+        template.dispose()
         return
     with postgres_schema("test") as schema_url:
         engine = make_engine(schema_url)
         Model.metadata.create_all(engine)
         yield Backend("postgresql", schema_url, engine)
         engine.dispose()
+
+
+def copy_sqlite_database(source: Engine, target: Engine) -> None:
+    """Copy an in-memory SQLite database into another, page by page (far quicker than DDL)."""
+    with source.connect() as origin, target.connect() as copy:
+        origin.connection.dbapi_connection.backup(copy.connection.dbapi_connection)
+
+
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per test process, shared by every test's new app.
+
+    Jinja checks each entry against the template's source, so an edit is never missed.
+    """
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        """Fill the bucket from an earlier compilation, if any."""
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        """Keep a compilation for the next app."""
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = CompiledTemplates()
+
+
+def new_app(**overrides) -> Flask:
+    """A test application (``test_config`` plus overrides) that reuses compiled templates."""
+    application = create_app(test_config(**overrides))
+    application.jinja_env.bytecode_cache = _compiled_templates
+    return application
 
 
 def test_config(**overrides) -> dict:
@@ -116,6 +196,7 @@ def test_config(**overrides) -> dict:
         "REDIS_URL": None,
         "MAIL_SERVER": None,
         "LOG_LEVEL": "WARNING",
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH_METHOD,
     }
     config.update(overrides)
     return config
@@ -131,12 +212,12 @@ def config_overrides() -> dict:
 def app(backend: Backend, config_overrides: dict):
     """An application with an empty database of the current backend."""
     if backend.name == "sqlite":
-        application = create_app(test_config(**config_overrides))
-        Model.metadata.create_all(get_database(application).engine)
+        application = new_app(**config_overrides)
+        copy_sqlite_database(backend.engine, get_database(application).engine)
         yield application
         get_database(application).engine.dispose()
         return
-    application = create_app(test_config(DATABASE_URL=backend.url, **config_overrides))
+    application = new_app(DATABASE_URL=backend.url, **config_overrides)
     get_database(application).engine.dispose()
     connection = backend.engine.connect()
     outer = connection.begin()
@@ -172,7 +253,7 @@ def own_database(backend, tmp_path):
     with contextlib.ExitStack() as stack:
         url = (f"sqlite:///{tmp_path / 'own.db'}" if backend.name == "sqlite"
                else stack.enter_context(postgres_schema("own")))
-        application = create_app(test_config(DATABASE_URL=url))
+        application = new_app(DATABASE_URL=url)
         Model.metadata.create_all(get_database(application).engine)
         yield application
         scheduler.stop(application)

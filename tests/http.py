@@ -5,6 +5,8 @@ against the schema the served document declares for that path, method and status
 undocumented status, a wrong content type or a body that does not match fails the test.
 """
 
+import functools
+import json
 import re
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -98,12 +100,24 @@ class ResponseValidator:
                                ).validate(response.get_json())
 
 
+@functools.cache
+def served_openapi() -> str:
+    """The OpenAPI document as a test app serves it, fetched once per test process.
+
+    It follows from the code alone (every test app has the same BASE_URL), and building it
+    takes longer than most tests.
+    """
+    from tests.conftest import new_app  # here: conftest imports this module's fixtures
+
+    response = new_app().test_client().get(OPENAPI_PATH)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 @pytest.fixture
 def openapi(app) -> dict:
-    """The OpenAPI document the app serves."""
-    response = app.test_client().get(OPENAPI_PATH)
-    assert response.status_code == 200
-    return response.get_json()
+    """The OpenAPI document the app serves: a copy of its own for each test to change."""
+    return json.loads(served_openapi())
 
 
 @pytest.fixture

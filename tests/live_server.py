@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import FAST_PASSWORD_HASH_METHOD
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVER_START_TIMEOUT = 30.0
 LOG_TAIL_CHARS = 6000
@@ -76,6 +78,8 @@ def serve_demo(database_url: str, log: Path, *, login_rate_limit: str,
         "BASE_URL": server.url,
         "SCHEDULER_ENABLED": "0",
         "LOGIN_RATE_LIMIT": login_rate_limit,
+        # Tests sign in, and ask for tokens, far more often than people: cheap hashing.
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH_METHOD,
         # Self-contained whatever the shell exports: plain-HTTP cookies, no Redis, no SMTP.
         "APP_ENV": "development",
         "SECURE_COOKIES": "",

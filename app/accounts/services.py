@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -35,18 +35,19 @@ LINK_INVALID = "This link has expired or was already used. Ask for a new one."
 SIGN_IN_ERROR = "That e-mail and password do not match an account. Check both and try again."
 
 
-#: Compared against when no account matches, so a miss costs what a hit costs. Made on
-#: the first miss, not at import: hashing takes scrypt's 32 MB, which every web worker
-#: would otherwise hold at its peak from the start.
-_DUMMY_HASH: str | None = None
+def hash_password(password: str) -> str:
+    """Hash a password for storage with the configured method (full-strength scrypt)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def _dummy_hash() -> str:
-    """The hash a sign-in without a matching account is checked against."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash("not-a-real-password")
-    return _DUMMY_HASH
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash compared against when no account matches, so a miss costs what a hit does.
+
+    Made on the first miss, not at import: hashing takes scrypt's 32 MB, which every web
+    worker would otherwise hold at its peak from the start.
+    """
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 def hash_secret(secret: str) -> str:
@@ -137,7 +138,8 @@ def authenticate(email: str, password: str) -> User:
     The message and the time taken are the same whether or not the account exists.
     """
     user = get_user_by_email(email or "")
-    password_hash = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    password_hash = (user.password_hash if user is not None and user.password_hash
+                     else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))
     matches = check_password_hash(password_hash, password or "")
     if user is None or not user.has_password or user.is_disabled or not matches:
         raise Invalid(SIGN_IN_ERROR, code="sign_in_failed")
@@ -275,7 +277,7 @@ def change_password(user: User, *, current_password: str, new_password: str,
         raise Invalid(fields={"current_password": "That is not your current password."})
     check_password_rules(new_password, "new_password")
     with transaction() as session:
-        user.password_hash = generate_password_hash(new_password)
+        user.password_hash = hash_password(new_password)
         tokens = _revoke_credentials(user, now)
         audit.record(session, user.id, "user.password_changed", target_type="user",
                      target_id=user.id, tokens_revoked=tokens)
@@ -381,7 +383,7 @@ def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -
         user = link.user
         _use_link(link, now)
         user.name = name
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = hash_password(password)
         audit.record(session, user.id, "user.invitation_accepted", target_type="user",
                      target_id=user.id)
     return user
@@ -423,7 +425,7 @@ def reset_password(secret: str, *, password: str, now: datetime) -> User:
     with transaction() as session:
         user = link.user
         _use_link(link, now)
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = hash_password(password)
         tokens = _revoke_credentials(user, now)
         audit.record(session, user.id, "user.password_reset", target_type="user",
                      target_id=user.id, tokens_revoked=tokens)
@@ -536,7 +538,7 @@ def create_user(actor: User | None, *, email: str, name: str, password: str,
         raise Invalid(fields={"email": "An account with this e-mail already exists."},
                       code="email_taken")
     with transaction() as session:
-        user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password),
+        user = User(email=email, name=name.strip(), password_hash=hash_password(password),
                     is_admin=is_admin, can_own_programs=can_own_programs, timezone=timezone,
                     created_at=now)
         session.add(user)

@@ -1,6 +1,5 @@
-"""Fixtures of the account tests: cheap password hashing, the outbox, more browsers, SMTP."""
+"""Fixtures of the account tests: production password hashing, the outbox, more browsers, SMTP."""
 
-import functools
 import re
 import socket
 import ssl
@@ -9,40 +8,17 @@ import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from app.accounts import services
+from app.config import PASSWORD_HASH_METHOD
 from app.mail import OutboxEmail
-from tests import factories
 
-#: scrypt with a small work factor: the same algorithm and hash format, a fraction of the time.
-FAST_METHOD = "scrypt:1024:8:1"
 LINK = re.compile(r"http://localhost(/(?:invite|reset)/[A-Za-z0-9_\-]+)")
 
 
-@functools.cache
-def _fast_hash(password: str) -> str:
-    """Hash each distinct test password once, cheaply."""
-    return generate_password_hash(password, method=FAST_METHOD)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(request, monkeypatch):
-    """Hash with a low scrypt cost so the suite stays fast.
-
-    A test that asks for ``real_password_hashing`` keeps the production settings.
-    """
-    if "real_password_hashing" in request.fixturenames:
-        return
-    monkeypatch.setattr(factories, "_hash", _fast_hash)
-    monkeypatch.setattr(services, "generate_password_hash",
-                        functools.partial(generate_password_hash, method=FAST_METHOD))
-    monkeypatch.setattr(services, "_DUMMY_HASH", _fast_hash("not-a-real-password"))
-
-
 @pytest.fixture
-def real_password_hashing():
-    """Keep the production password hashing for this test."""
+def real_password_hashing(app):
+    """Hash with the production method in this test (test apps use a cheap one)."""
+    app.config["PASSWORD_HASH_METHOD"] = PASSWORD_HASH_METHOD
 
 
 @pytest.fixture

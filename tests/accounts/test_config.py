@@ -6,9 +6,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from app.config import ConfigError, load_config
-from tests.factories import PASSWORD, create_user
+from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD, create_user
 
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "k" * 64,
               "DATABASE_URL": "postgresql://app@db/app",
@@ -101,6 +102,19 @@ def test_an_explicit_secret_key_wins_in_development(tmp_path):
     config = load_config(str(tmp_path), environ={"SECRET_KEY": "given"})
     assert config["SECRET_KEY"] == "given"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_passwords_are_hashed_with_full_strength_scrypt_unless_a_test_says_otherwise(tmp_path):
+    for environ in ({}, PRODUCTION):
+        method = load_config(str(tmp_path), environ=environ)["PASSWORD_HASH_METHOD"]
+        assert method == "scrypt"
+        # Werkzeug's default cost, which the production hashes must keep.
+        assert generate_password_hash("x", method=method).startswith("scrypt:32768:8:1$")
+    cheap = {"PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH_METHOD}
+    assert load_config(str(tmp_path), environ=cheap)["PASSWORD_HASH_METHOD"] == (
+        FAST_PASSWORD_HASH_METHOD)
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD"):
+        load_config(str(tmp_path), environ={**PRODUCTION, **cheap})
 
 
 def test_environment_values_are_read(tmp_path):

@@ -191,7 +191,7 @@ def test_passwords_are_stored_with_scrypt(app, db, real_password_hashing):
     with db():
         user = services.create_user(None, email="new@example.com", name="New",
                                     password=PASSWORD, now=utcnow())
-        assert user.password_hash.startswith("scrypt:")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
         assert PASSWORD not in user.password_hash
 
 

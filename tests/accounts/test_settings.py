@@ -138,7 +138,7 @@ def test_changing_the_password_revokes_every_api_token(app, db, signed_in, user)
 def test_stored_hash_is_scrypt(app, db, signed_in, user, real_password_hashing):
     assert _password(signed_in).status_code == 302
     stored = _saved(db, user).password_hash
-    assert stored.startswith("scrypt:")
+    assert stored.startswith("scrypt:32768:8:1$")
     assert NEW_PASSWORD not in stored
 
 

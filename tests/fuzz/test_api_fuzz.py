@@ -1,13 +1,13 @@
 """Schemathesis against the real server: no 5xx, and every response as the OpenAPI says.
 
-Not part of ``make test``: ``make api-fuzz`` runs these (``pytest -m fuzz tests/fuzz``), and
-CI runs that after the suite. Each test is one run on a fresh database — a temporary SQLite
-file, or a PostgreSQL schema of its own (``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes
-its absence a failure) — migrated with ``flask db upgrade`` and filled by ``flask demo
-seed``, served by ``python wsgi.py``, and fuzzed with the API token of one demo person:
-the program owner, or a learner of the demo cohort. The owner's run leaves token revocation
-out; the learner's revokes a decoy token only, so the run's own token lives through it
-(checked at the end).
+Not part of ``make test``: ``make api-fuzz`` runs these, all four at once (``pytest -m fuzz
+-n 4 tests/fuzz``), and CI runs that after the suite. Each test is one run on a fresh
+database — a temporary SQLite file, or a PostgreSQL schema of its own (``TEST_DATABASE_URL``;
+``REQUIRE_POSTGRES=1`` makes its absence a failure) — migrated with ``flask db upgrade`` and
+filled by ``flask demo seed``, served by ``python wsgi.py``, and fuzzed with the API token of
+one demo person: the program owner, or a learner of the demo cohort. The owner's run leaves
+token revocation out; the learner's revokes a decoy token only, so the run's own token lives
+through it (checked at the end).
 
 Settings and bounds are in ``tests/fuzz/schemathesis.toml``; ``API_FUZZ_ARGS`` adds ``st run``
 options, e.g. ``API_FUZZ_ARGS="--seed 7 -n 200" make api-fuzz`` for a longer look. Each run
