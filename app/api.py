@@ -411,5 +411,8 @@ bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 @bp.get("/openapi.json")
 def openapi():
-    """Serve the OpenAPI document."""
-    return jsonify(build_openapi(current_app))
+    """Serve the OpenAPI document (built on the first request; routes do not change after)."""
+    document = current_app.extensions.get("openapi_document")
+    if document is None:
+        document = current_app.extensions["openapi_document"] = build_openapi(current_app)
+    return jsonify(document)

@@ -1,15 +1,15 @@
 """Account forms (Flask-WTF: CSRF token on every one)."""
 
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.accounts.services import timezone_names
+
 
 def timezone_choices() -> list[str]:
     """IANA zones, sorted, for select boxes."""
-    return sorted(available_timezones())
+    return list(timezone_names())
 
 
 class LoginForm(FlaskForm):

@@ -77,11 +77,23 @@ def check_password_rules(password: str, field: str = "password") -> None:
         raise Invalid(fields={field: "That password is too common; choose another."})
 
 
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """The IANA zones this machine knows, sorted (read from disk once per process)."""
+    return tuple(sorted(available_timezones()))
+
+
 def check_timezone(name: str, field: str = "timezone") -> str:
     """Return the zone name if it is a known IANA zone, else raise Invalid."""
-    if name not in available_timezones():
+    if name not in _timezone_set():
         raise Invalid(fields={field: "Choose a time zone from the list, e.g. Europe/Berlin."})
     return name
+
+
+@cache
+def _timezone_set() -> frozenset[str]:
+    """The same zones, for membership checks."""
+    return frozenset(timezone_names())
 
 
 def check_name(name: str, field: str = "name") -> str:
