@@ -2,8 +2,10 @@
 the prompt and thread parts that module pages show."""
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import defer
 
 from app import audit
 from app.accounts.models import User
@@ -203,6 +205,16 @@ def thread_dates(thread: Thread, release_at: datetime,
     )
 
 
+@cache
+def _cohort_threads_statement():
+    """The threads of some cohort modules (``module_ids``), built once: pages ask for it on
+    every view."""
+    return (select(Thread)
+            .where(Thread.cohort_module_id.in_(bindparam("module_ids", expanding=True)))
+            .options(defer(Thread.body))  # pages show the stored HTML
+            .order_by(Thread.cohort_module_id, Thread.position))
+
+
 class DiscussionParts:
     """Prompts on program modules and threads on cohort modules, for module pages."""
 
@@ -233,10 +245,8 @@ class DiscussionParts:
         placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
-        threads = get_session().scalars(
-            select(Thread).where(Thread.cohort_module_id.in_(list(placed)))
-            .order_by(Thread.cohort_module_id, Thread.position)
-        ).all()
+        threads = get_session().scalars(_cohort_threads_statement(),
+                                        {"module_ids": list(placed)}).all()
         parts = []
         for thread in threads:
             cohort, module = placed[thread.cohort_module_id]

@@ -3,9 +3,10 @@ launching cohort (each copy with a rubric of its own), and the parts module page
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import defer, selectinload
 
 from app import audit
 from app.accounts.models import User
@@ -334,6 +335,20 @@ def assignment_dates(item: Assignment | CohortAssignment, release_at: datetime,
             ("Reviews due", days_after(submissions_due, item.review_days, zone)))
 
 
+@cache
+def _cohort_assignments_statement():
+    """The assignments of some cohort modules (``module_ids``) with their rubric totals,
+    built once: pages ask for it on every view, and building it cost more than running it."""
+    module_ids = bindparam("module_ids", expanding=True)
+    totals = _rubric_totals(select(CohortAssignment.rubric_id)
+                            .where(CohortAssignment.cohort_module_id.in_(module_ids)))
+    return (select(CohortAssignment, totals.c.criteria, totals.c.points)
+            .outerjoin(totals, totals.c.rubric_id == CohortAssignment.rubric_id)
+            .where(CohortAssignment.cohort_module_id.in_(module_ids))
+            .options(defer(CohortAssignment.instructions))  # pages show the stored HTML
+            .order_by(CohortAssignment.cohort_module_id, CohortAssignment.position))
+
+
 class PeerReviewParts:
     """Assignments on program modules and on cohort modules, for module pages."""
 
@@ -378,15 +393,8 @@ class PeerReviewParts:
         placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
-        module_ids = list(placed)
-        totals = _rubric_totals(select(CohortAssignment.rubric_id)
-                                .where(CohortAssignment.cohort_module_id.in_(module_ids)))
-        rows = get_session().execute(
-            select(CohortAssignment, totals.c.criteria, totals.c.points)
-            .outerjoin(totals, totals.c.rubric_id == CohortAssignment.rubric_id)
-            .where(CohortAssignment.cohort_module_id.in_(module_ids))
-            .order_by(CohortAssignment.cohort_module_id, CohortAssignment.position)
-        ).all()
+        rows = get_session().execute(_cohort_assignments_statement(),
+                                     {"module_ids": list(placed)}).all()
         parts = []
         for assignment, criteria, points in rows:
             cohort, module = placed[assignment.cohort_module_id]
