@@ -5,6 +5,20 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts.services import timezone_names
+from app.errors import Invalid
+
+
+def apply_errors(form: FlaskForm, error: Invalid) -> None:
+    """Show a service's field errors on a form, and its message when no field matches."""
+    unplaced = []
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            unplaced.append(message)
+    if unplaced or not error.fields:
+        form.form_errors.extend(unplaced or [error.message])
 
 
 def timezone_choices() -> list[str]:

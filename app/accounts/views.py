@@ -40,19 +40,6 @@ def _start_browser_session(start: services.SessionStart, remember: bool) -> None
     login_user(start.user, remember=remember, duration=_session_lifetime(remember))
 
 
-def _apply_errors(form, error: Invalid) -> None:
-    """Show a service's field errors on a form, and its message when no field matches."""
-    unplaced = []
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        else:
-            unplaced.append(message)
-    if unplaced or not error.fields:
-        form.form_errors.extend(unplaced or [error.message])
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
 def login():
@@ -101,7 +88,7 @@ def accept_invitation(token: str):
             user = services.accept_invitation(token, name=form.name.data,
                                               password=form.password.data, now=utcnow())
         except Invalid as error:
-            _apply_errors(form, error)
+            forms.apply_errors(form, error)
             status = 422
         else:
             lifetime = _session_lifetime(False)
@@ -140,7 +127,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, password=form.password.data, now=utcnow())
         except Invalid as error:
-            _apply_errors(form, error)
+            forms.apply_errors(form, error)
             status = 422
         else:
             flash("Your password is changed, every device was signed out and your API tokens "
@@ -163,7 +150,7 @@ def settings():
         try:
             services.update_profile(user, name=profile.name.data, timezone=profile.timezone.data)
         except Invalid as error:
-            _apply_errors(profile, error)
+            forms.apply_errors(profile, error)
             status = 422
         else:
             flash("Profile saved.", "success")
@@ -175,7 +162,7 @@ def settings():
                 new_password=password.new_password.data, user_agent=request.user_agent.string,
                 now=utcnow(), lifetime=_session_lifetime(False))
         except Invalid as error:
-            _apply_errors(password, error)
+            forms.apply_errors(password, error)
             status = 422
         else:
             _start_browser_session(start, remember=False)
@@ -237,7 +224,7 @@ def admin_users():
                 password=create.password.data, is_admin=create.is_admin.data,
                 can_own_programs=create.can_own_programs.data, now=utcnow())
         except Invalid as error:
-            _apply_errors(create, error)
+            forms.apply_errors(create, error)
             status = 422
         else:
             flash(f"Created {user.email}.", "success")
@@ -246,7 +233,7 @@ def admin_users():
         try:
             user, sent = services.invite_user(actor, invite.email.data, now=utcnow())
         except Invalid as error:
-            _apply_errors(invite, error)
+            forms.apply_errors(invite, error)
             status = 422
         else:
             flash(f"Invitation sent to {user.email}." if sent

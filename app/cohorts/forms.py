@@ -21,7 +21,6 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
 from app.accounts.forms import timezone_choices
-from app.errors import Invalid
 
 ROLE_CHOICES = [SelectChoice("learner", "Learner"), SelectChoice("facilitator", "Facilitator")]
 
@@ -71,19 +70,6 @@ ANONYMITY_EXPLANATIONS = {
                 "facilitators, not you. Only a written reveal request that a second owner or "
                 "admin approves can show it, and the author is told.",
 }
-
-
-def apply_errors(form: FlaskForm, error: Invalid) -> None:
-    """Show a service's field errors on a form, and its message when no field matches."""
-    unplaced = []
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        else:
-            unplaced.append(message)
-    if unplaced or not error.fields:
-        form.form_errors.extend(unplaced or [error.message])
 
 
 def goals_from_text(text: str | None) -> list[str]:

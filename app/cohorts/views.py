@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from app.accounts.forms import apply_errors
 from app.cohorts import authoring as authoring_rules
 from app.cohorts import forms
 from app.cohorts import roster as roster_rules
@@ -127,7 +128,7 @@ def move_release(cohort_id: int, module_id: int):
             move_release_local(user, cohort_id, module_id, on=form.on.data,
                                at=form.at.data, now=now)
         except Invalid as error:
-            forms.apply_errors(form, error)
+            apply_errors(form, error)
         except Conflict as error:
             flash(error.message, "info")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
@@ -198,7 +199,7 @@ def new_program():
                 user, title=form.title.data, summary=form.summary.data,
                 goals=forms.goals_from_text(form.goals.data), now=utcnow())
         except Invalid as error:
-            forms.apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash("Program created. Now add its modules.", "success")
@@ -226,7 +227,7 @@ def program(program_id: int):
                            goals=forms.goals_from_text(details.goals.data),
                            now=utcnow())
         except Invalid as error:
-            forms.apply_errors(details, error)
+            apply_errors(details, error)
             status = 422
         else:
             flash("Program saved. Running cohorts keep the version they were launched with.",
@@ -239,7 +240,7 @@ def program(program_id: int):
                 release_offset_days=new_module.release_offset_days.data,
                 release_time=new_module.release_time.data)
         except Invalid as error:
-            forms.apply_errors(new_module, error)
+            apply_errors(new_module, error)
             status = 422
         else:
             flash(f"Module “{module.title}” added.", "success")
@@ -271,7 +272,7 @@ def edit_module(program_id: int, module_id: int):
                           release_offset_days=form.release_offset_days.data,
                           release_time=form.release_time.data)
         except Invalid as error:
-            forms.apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash("Module saved. Running cohorts keep the version they were launched with.",
@@ -342,7 +343,7 @@ def launch(program_id: int):
                 user, program_id, name=form.name.data, starts_on=form.starts_on.data,
                 timezone=form.timezone.data, anonymity=form.anonymity.data, now=utcnow())
         except Invalid as error:
-            forms.apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Cohort “{cohort.name}” launched. Its release schedule is below.", "success")
@@ -401,7 +402,7 @@ def add_member(cohort_id: int):
                                              name=form.name.data, role=form.role.data,
                                              now=utcnow())
         except Invalid as error:
-            forms.apply_errors(form, error)
+            apply_errors(form, error)
         except Conflict as error:
             form.email.errors.append(error.message)
         else:

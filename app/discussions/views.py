@@ -3,6 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.accounts.forms import apply_errors
 from app.discussions import services
 from app.discussions.forms import DeleteForm, PromptForm
 from app.errors import Invalid
@@ -16,16 +17,6 @@ def _program_page(module):
                             _anchor=f"module-{module.id}"))
 
 
-def _show_errors(form: PromptForm, error: Invalid) -> None:
-    """Put the service's field errors next to the matching inputs."""
-    for name, message in error.fields.items():
-        field = form._fields.get(name)
-        if field is None:
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
-
-
 def _save(form: PromptForm, save) -> bool:
     """Validate and save a submitted form; False (with errors on the form) when it fails."""
     if not form.validate_on_submit():
@@ -33,7 +24,7 @@ def _save(form: PromptForm, save) -> bool:
     try:
         save(**form.values())
     except Invalid as error:
-        _show_errors(form, error)
+        apply_errors(form, error)
         return False
     return True
 
