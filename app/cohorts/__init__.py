@@ -5,7 +5,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the cohort pages and API, its live rooms, and its release jobs' hook."""
-    from app.cohorts import api, events, views  # noqa: F401  (events registers rooms)
+    from app.cohorts import (  # noqa: F401  (events registers rooms; the APIs their endpoints)
+        api,
+        authoring_api,
+        events,
+        roster_api,
+        views,
+    )
     from app.cohorts.jobs import on_releases_scheduled
     from app.cohorts.signals import releases_scheduled
 
