@@ -30,11 +30,7 @@ def create_program(user: User, *, title: str, summary: str = "", goals: list[str
                    now: datetime) -> Program:
     """Create a program with its goals (the skills or values it aims to change)."""
     require_program_rights(user)
-    title = (title or "").strip()
-    clean_goals = [g.strip() for g in goals if g and g.strip()]
-    errors = _program_errors(title, summary or "", clean_goals)
-    if errors:
-        raise Invalid(fields=errors)
+    title, clean_goals = _clean_program(title, summary or "", goals)
     with transaction() as session:
         program = Program(owner_id=user.id, title=title, summary=summary or "",
                           created_at=now, updated_at=now)
@@ -139,6 +135,15 @@ MAX_MODULE_BODY = 100_000
 MAX_PROGRAM_SUMMARY = 5_000
 
 
+def _clean_program(title: str, summary: str, goals: list[str]) -> tuple[str, list[str]]:
+    """The trimmed title and the non-empty goals, trimmed; Invalid with every problem."""
+    title = (title or "").strip()
+    clean_goals = [g.strip() for g in goals if g and g.strip()]
+    if errors := _program_errors(title, summary, clean_goals):
+        raise Invalid(fields=errors)
+    return title, clean_goals
+
+
 def _program_errors(title: str, summary: str, goals: list[str]) -> dict[str, str]:
     """Field errors of a program's title, summary and goals (goals already trimmed)."""
     errors = {}
@@ -210,11 +215,7 @@ def update_program(user: User, program_id: int, *, title: str, summary: str,
     anything recorded against it (pre/post pulses) still refers to the same goal.
     """
     program = get_program_for(user, program_id)
-    title = (title or "").strip()
-    clean_goals = [g.strip() for g in goals if g and g.strip()]
-    errors = _program_errors(title, summary or "", clean_goals)
-    if errors:
-        raise Invalid(fields=errors)
+    title, clean_goals = _clean_program(title, summary or "", goals)
     with transaction() as session:
         # Goal positions are unique per program: read the goals as committed, under the
         # program's lock, so two edits at once renumber one after the other.
