@@ -141,8 +141,8 @@ def notify_module_released(cohort_module, *, member_count: int, now: datetime,
            select(Membership.user_id).where(Membership.cohort_id == cohort_id),
            dedupe_key=f"release:{cohort_module.id}",
            title=f"New module open: {cohort_module.title}",
-           body=f"“{cohort_module.title}” is now open in your cohort. Read it and join the "
-                "discussion.",
+           # No "join the discussion" until learners can post in threads.
+           body=f"“{cohort_module.title}” is now open in your cohort.",
            target=module_target(cohort_id, cohort_module.id), now=now,
            audience=Audience(notice_room(cohort_id), member_count))
 
