@@ -92,6 +92,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     fields: dict[str, str] | None = None
+    #: What the client needs to recover, e.g. a stale edit's current text and its own.
+    details: dict | None = None
 
 
 class ErrorResponse(BaseModel):

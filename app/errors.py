@@ -18,12 +18,14 @@ class DomainError(Exception):
     default_message = "The request could not be understood."
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 fields: dict[str, str] | None = None):
+                 fields: dict[str, str] | None = None, details: dict | None = None):
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         if code:
             self.code = code
         self.fields = fields or {}
+        #: What the client needs to recover (e.g. a stale edit's current text and its own).
+        self.details = details or {}
 
 
 class BadRequest(DomainError):
@@ -104,19 +106,22 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+def error_body(code: str, message: str, fields: dict | None = None,
+               details: dict | None = None) -> dict:
     """The JSON error envelope of the API."""
     body: dict = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if details:
+        body["details"] = details
     return {"error": body}
 
 
 def render_error(status: int, code: str, message: str, fields: dict | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, details: dict | None = None):
     """Render an error for the client: JSON for the API, a page otherwise."""
     if wants_json():
-        return error_body(code, message, fields), status, headers or {}
+        return error_body(code, message, fields, details), status, headers or {}
     template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
     page = render_template(template, status=status, code=code, message=message, fields=fields)
     return page, status, headers or {}
@@ -125,7 +130,8 @@ def render_error(status: int, code: str, message: str, fields: dict | None = Non
 def _handle_domain_error(error: DomainError):
     """Present a domain error; a 401 names the scheme to authenticate with (RFC 9110)."""
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return render_error(error.status, error.code, error.message, error.fields, headers=headers)
+    return render_error(error.status, error.code, error.message, error.fields, headers=headers,
+                        details=error.details)
 
 
 def _handle_csrf_error(error: CSRFError):

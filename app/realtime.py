@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from engineio import packet as engineio_packet
 from flask import current_app, request, session
 from flask_login import current_user
-from flask_socketio import Namespace, join_room, leave_room
+from flask_socketio import Namespace, join_room, leave_room, rooms
 from socketio import manager as socketio_manager
 from socketio import packet as socketio_packet
 
@@ -73,6 +73,22 @@ def leave_room_after_commit(user_id: int, room: str) -> None:
     Outside a transaction, the sockets leave at once.
     """
     after_commit_batch(_send, PendingLeave(user_id, room))
+
+
+@dataclass(frozen=True)
+class PendingMove:
+    """A user's sockets in one room to move to another once the transaction commits (a
+    learner who has just posted moves from a thread's waiting audience to its readers)."""
+
+    user_id: int
+    from_room: str
+    to_room: str
+
+
+def move_user_after_commit(user_id: int, from_room: str, to_room: str) -> None:
+    """Move every socket of a user that is in ``from_room`` to ``to_room`` after the
+    commit; events queued after this call reach them in their new room."""
+    after_commit_batch(_send, PendingMove(user_id, from_room, to_room))
 
 
 def connect_rooms(rooms_of: Callable) -> Callable:
@@ -137,6 +153,13 @@ def _deliver(items: list) -> None:
                     "/", f"user:{item.user_id}")
                 for sid, _eio_sid in list(participants):
                     socketio.server.leave_room(sid, item.room, namespace="/")
+            elif isinstance(item, PendingMove):
+                participants = socketio.server.manager.get_participants(
+                    "/", f"user:{item.user_id}")
+                for sid, _eio_sid in list(participants):
+                    if item.from_room in socketio.server.rooms(sid, namespace="/"):
+                        socketio.server.leave_room(sid, item.from_room, namespace="/")
+                        socketio.server.enter_room(sid, item.to_room, namespace="/")
             else:
                 participants = socketio.server.manager.get_participants("/", item.room)
                 for sid, _eio_sid in list(participants):
@@ -215,16 +238,22 @@ class RootNamespace(Namespace):
         if authorise is None or not (raw_id.isascii() and raw_id.isdigit()) \
                 or len(raw_id) > 10 or int(raw_id) > MAX_ID:
             return {"ok": False, "error": "not_found"}
-        if not authorise(user, int(raw_id)):
+        allowed = authorise(user, int(raw_id))
+        if not allowed:
             return {"ok": False, "error": "not_found"}
-        join_room(room)
+        # An authoriser may name the audience room to join instead (a thread's readers,
+        # its staff, or learners still to post), so each receives its own presentation.
+        audience = allowed if isinstance(allowed, str) else room
+        join_room(audience)
         return {"ok": True, "room": room}
 
     def on_leave(self, data):
-        """Leave a room the client joined."""
+        """Leave a room the client joined (and any audience room it was put in for it)."""
         room = data.get("room") if isinstance(data, dict) else None
         if isinstance(room, str) and room.partition(":")[0] in ROOM_AUTHORISERS:
-            leave_room(room)
+            for joined in list(rooms()):
+                if joined == room or joined.startswith(f"{room}:"):
+                    leave_room(joined)
         return {"ok": True}
 
 

@@ -124,6 +124,14 @@ def get_cohort_for(user: User, cohort_id: int) -> CohortAccess:
         .where(Cohort.id == cohort_id).options(joinedload(Cohort.program))
     ).first()
     cohort, membership = row if row is not None else (None, None)
+    return access_of(user, cohort, membership)
+
+
+def access_of(user: User, cohort: Cohort | None, membership: Membership | None
+              ) -> CohortAccess:
+    """The user's access to a cohort already loaded with its program and the user's
+    membership (lookups that join more, like a thread's, end here), decided as in
+    :func:`cohort_role`; NotFound or NotAllowed as in :func:`get_cohort_for`."""
     role = None
     if cohort is not None:
         role = OWNER if holds_program(user, cohort.program) else getattr(membership, "role",

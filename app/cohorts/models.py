@@ -89,6 +89,8 @@ class Cohort(Model):
     #: IANA zone name; releases happen at local times in this zone.
     timezone: Mapped[str] = mapped_column(String(64))
     anonymity: Mapped[str] = mapped_column(String(16), default="peers")
+    #: Distinct members' flags that hide a post until a facilitator reviews it.
+    flag_threshold: Mapped[int] = mapped_column(default=3, server_default="3")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     launched_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -36,6 +36,12 @@ class Kind:
 #: ``notify(kind, …)`` call where it happens.
 KINDS: dict[str, Kind] = {
     "module_released": Kind("A module of your cohort opens", "email"),
+    "discussion_stage": Kind("A discussion moves to its next stage", "app"),
+    "post_reply": Kind("Someone replies to your post", "app"),
+    "post_moderated": Kind("A facilitator hides or restores your post", "email"),
+    "flags_waiting": Kind("A post is hidden by flags and waits for review (facilitators)",
+                          "email"),
+    "identity_revealed": Kind("Your name is revealed on an anonymous post", "email"),
 }
 #: The local hour of the daily digest for people who have not chosen one.
 DEFAULT_DIGEST_HOUR = 8

@@ -1,0 +1,126 @@
+"""Live events of threads, one presentation per audience, and the notices posts send.
+
+A socket that asks to join ``thread:ID`` is put in one of three audience rooms, decided
+by the same rules as the pages (:func:`app.discussions.threads.get_thread_for`):
+
+- ``thread:ID:staff`` — facilitators and the program's owner: every post, with the author
+  as staff may see them;
+- ``thread:ID:readers`` — learners who have posted their reflection: posts as peers see
+  them (pseudonyms only);
+- ``thread:ID:waiting`` — learners who have not posted yet: only how many peers have
+  posted, never a post.
+
+Each event is presented once per audience, when it is queued (inside the transaction),
+and emitted after the commit through the one after-commit hook, off the request thread.
+A learner who posts their reflection has their sockets moved from ``waiting`` to
+``readers`` before the event of their own post goes out.
+"""
+
+from dataclasses import asdict
+from types import SimpleNamespace
+
+from sqlalchemy import Integer, literal, select
+
+from app.cohorts.access import CohortAccess
+from app.cohorts.models import Membership
+from app.discussions.models import Post
+from app.discussions.posts import PostView, present_post
+from app.discussions.threads import ThreadAccess, get_thread_for
+from app.errors import NotAllowed, NotFound
+from app.links import Target
+from app.realtime import move_user_after_commit, notify, room_kind
+
+#: The audiences of a thread, as suffixes of ``thread:ID``.
+STAFF, READERS, WAITING = "staff", "readers", "waiting"
+#: Nobody in particular: an audience's presentation is never "yours".
+_NOBODY = SimpleNamespace(id=0, name="")
+
+
+def audience_room(thread_id: int, audience: str) -> str:
+    """``thread:ID:AUDIENCE``."""
+    return f"thread:{thread_id}:{audience}"
+
+
+def audience_of(access: ThreadAccess) -> str:
+    """Which audience room a viewer's sockets belong in."""
+    if access.is_staff:
+        return STAFF
+    return READERS if access.has_posted else WAITING
+
+
+@room_kind("thread")
+def authorise_thread(user, thread_id: int) -> str | bool:
+    """Join a thread's live events: the audience room for this user, or refuse (404)."""
+    from app.db import utcnow
+
+    try:
+        access = get_thread_for(user, thread_id, now=utcnow())
+    except (NotFound, NotAllowed):
+        return False
+    return audience_room(thread_id, audience_of(access))
+
+
+def post_payload(view: PostView) -> dict:
+    """A post view as JSON (the API's ``PostOut`` shape; live events send the same)."""
+    data = asdict(view)
+    data["created_at"] = view.created_at.isoformat()
+    data["my_reactions"] = sorted(view.my_reactions)
+    data["placeholder"] = view.placeholder
+    data["replies"] = [post_payload(reply) for reply in view.replies]
+    return data
+
+
+def _audience_view(access: ThreadAccess, role: str) -> CohortAccess:
+    """A viewer standing for a whole audience (nobody's own posts)."""
+    return CohortAccess(user=_NOBODY, cohort=access.viewer.cohort, role=role)
+
+
+def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -> None:
+    """Queue ``post_created``, ``post_updated`` or ``post_hidden`` for every audience,
+    each with its own presentation; the waiting audience gets only the count."""
+    thread_id = access.thread.id
+    if event == "post_created" and not access.is_staff and post.kind == "reflection":
+        move_user_after_commit(access.viewer.user.id, audience_room(thread_id, WAITING),
+                               audience_room(thread_id, READERS))
+    for audience, role in ((STAFF, "facilitator"), (READERS, "learner")):
+        view = present_post(post, author_name, _audience_view(access, role), may_write=False)
+        notify(event, {"thread_id": thread_id, "post": post_payload(view)},
+               audience_room(thread_id, audience))
+    if event == "post_created" and post.kind == "reflection":
+        notify("thread_activity", {"thread_id": thread_id,
+                                   "peers_posted": access.peers_posted},
+               audience_room(thread_id, WAITING))
+
+
+def stage_event(access: ThreadAccess) -> None:
+    """Queue ``thread_stage_changed`` for every audience (the same for all)."""
+    payload = {"thread_id": access.thread.id, "stage": access.stage_name,
+               "stage_label": access.stage_label}
+    for audience in (STAFF, READERS, WAITING):
+        notify("thread_stage_changed", payload, audience_room(access.thread.id, audience))
+
+
+def thread_target(access: ThreadAccess, post_id: int | None = None) -> Target:
+    """The thread's page (at a post)."""
+    anchor = f"#post-{post_id}" if post_id else ""
+    return Target(f"/threads/{access.thread.id}{anchor}", access.thread.cohort_id)
+
+
+def notify_reply(access: ThreadAccess, reply: Post, parent: Post, author_name: str) -> None:
+    """Tell a post's author that someone replied, naming the replier as the author of the
+    post may see them."""
+    from app.db import get_session
+    from app.notifications.services import notify as send
+
+    role = get_session().scalar(select(Membership.role).where(
+        Membership.cohort_id == access.thread.cohort_id,
+        Membership.user_id == parent.author_id))
+    if role is None:  # the program's owner, who is not a member
+        role = "owner"
+    recipient = CohortAccess(user=SimpleNamespace(id=parent.author_id),
+                             cohort=access.viewer.cohort, role=role)
+    replier = present_post(reply, author_name, recipient).author.label
+    send("post_reply", select(literal(parent.author_id, Integer).label("user_id")),
+         dedupe_key=f"reply:{reply.id}",
+         title=f"{replier} replied to your post in “{access.thread.title}”",
+         target=thread_target(access, reply.id), now=reply.created_at)
