@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 #: Bump whenever the allowlist, the Markdown options or the link rules change: the stored
 #: HTML was made by an older version and ``flask content rerender`` must be run.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
@@ -28,6 +28,9 @@ ALLOWED_TAGS = frozenset({
 })
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "th": ["align"], "td": ["align"], "ol": ["start"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+#: Every link in user content: not endorsed (nofollow), marked as user-generated (ugc), and
+#: the page it opens gets no handle on ours (noopener).
+LINK_REL = "nofollow noopener ugc"
 #: Tags that every known sanitizer bypass needs; the allowlist must never contain them.
 FORBIDDEN_TAGS = frozenset({
     "script", "style", "svg", "math", "noscript", "iframe", "textarea", "title", "xmp",
@@ -38,7 +41,7 @@ FORBIDDEN_TAGS = frozenset({
 def _nofollow(attrs, new=False):
     """Mark user links as untrusted and keep the opener from being reachable."""
     if (None, "href") in attrs:
-        attrs[(None, "rel")] = "nofollow noopener noreferrer"
+        attrs[(None, "rel")] = LINK_REL
     return attrs
 
 
