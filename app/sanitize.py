@@ -10,8 +10,10 @@ bleach (with html5lib) and markdown-it are imported on first use: a web worker t
 reads stored HTML never loads them.
 """
 
+import re
 from collections.abc import Callable
 from functools import cache, partial
+from html import unescape
 
 from markupsafe import Markup
 from sqlalchemy import event, select, update
@@ -38,10 +40,32 @@ FORBIDDEN_TAGS = frozenset({
 })
 
 
-def _nofollow(attrs, new=False):
-    """Mark user links as untrusted and keep the opener from being reachable."""
-    if (None, "href") in attrs:
-        attrs[(None, "rel")] = LINK_REL
+#: Whitespace and control characters, dropped before an address's scheme is read: browsers
+#: skip some of them (``java&#9;script:``). Dropping too many only costs a link its address.
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\xa0\s]+")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+
+
+def _url_scheme(href: str) -> str | None:
+    """The scheme a browser reads in an attribute value, lowercase; None when it is relative."""
+    found = _SCHEME.match(_IGNORED_IN_URL.sub("", unescape(href)))
+    return found[1].lower() if found else None
+
+
+def _mark_link(attrs, new=False):
+    """Keep a link's address only for an allowed scheme, and mark the link as a user's.
+
+    bleach checks schemes too, but lets through any ``scheme:digits`` (``tel:5551234``,
+    ``javascript:1``), which its URL parser takes for a host and port.
+    """
+    href = attrs.get((None, "href"))
+    if href is None:
+        return attrs
+    scheme = _url_scheme(href)
+    if scheme is not None and scheme not in ALLOWED_PROTOCOLS:
+        del attrs[(None, "href")]
+        return attrs
+    attrs[(None, "rel")] = LINK_REL
     return attrs
 
 
@@ -55,11 +79,12 @@ def _renderer() -> tuple[Callable[[str], str], Callable[[str], str]]:
     # Raw HTML in Markdown is escaped by the parser, then the result is cleaned anyway.
     markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     markdown.disable("image")
-    # Cleaning and linkifying happen in one pass, as bleach recommends.
+    # Cleaning and linkifying happen in one pass, as bleach recommends. The cleaner drops
+    # every rel; the link callback, run on every link after cleaning, sets the only one.
     cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS, attributes={**ALLOWED_ATTRIBUTES, "a": ["href", "title", "rel"]},
-        protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
-        filters=[partial(LinkifyFilter, callbacks=[_nofollow], parse_email=False,
+        tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
+        strip=True, strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_mark_link], parse_email=False,
                          skip_tags={"pre", "code"})],
     )
     return markdown.render, cleaner.clean
