@@ -6,6 +6,16 @@ beside it, in the same flush. Pages and the API only read the stored HTML, so a 
 shows content never parses Markdown or HTML. When these rules change, bump
 :data:`RULES_VERSION` and run ``flask content rerender`` (see :func:`rerender_all`).
 
+Raw HTML in Markdown is shown as text, and the rendered HTML is cleaned anyway: tags outside
+:data:`ALLOWED_TAGS` are dropped (their text kept), attributes outside
+:data:`ALLOWED_ATTRIBUTES` too, and comments. A link keeps its address only when that is
+relative or http, https or mailto, and then gets ``rel`` :data:`LINK_REL`.
+
+Images stay off. Markdown image syntax is not parsed, so ``![alt](url)`` shows a ``!`` and a
+plain link to the picture, and ``img`` is not allowed either: no ``<img>`` is ever stored. A
+remote image is fetched by every reader's browser as the page opens, which makes it a
+tracking beacon that tells its host who read what, when and from which IP address.
+
 bleach (with html5lib) and markdown-it are imported on first use: a web worker that only
 reads stored HTML never loads them.
 """
@@ -33,10 +43,13 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 #: Every link in user content: not endorsed (nofollow), marked as user-generated (ugc), and
 #: the page it opens gets no handle on ours (noopener).
 LINK_REL = "nofollow noopener ugc"
-#: Tags that every known sanitizer bypass needs; the allowlist must never contain them.
+#: Tags the allowlist must never contain: they run script, load from elsewhere, submit, or
+#: parse their content unlike other tags (what mutation XSS relies on).
 FORBIDDEN_TAGS = frozenset({
     "script", "style", "svg", "math", "noscript", "iframe", "textarea", "title", "xmp",
     "noembed", "noframes", "plaintext", "img", "object", "embed", "form", "input",
+    "base", "meta", "link", "frame", "frameset", "applet", "template", "select", "option",
+    "button",
 })
 
 
