@@ -6,12 +6,24 @@ beside it, in the same flush. Pages and the API only read the stored HTML, so a 
 shows content never parses Markdown or HTML. When these rules change, bump
 :data:`RULES_VERSION` and run ``flask content rerender`` (see :func:`rerender_all`).
 
+Raw HTML in Markdown is shown as text, and the rendered HTML is cleaned anyway: tags outside
+:data:`ALLOWED_TAGS` are dropped (their text kept), attributes outside
+:data:`ALLOWED_ATTRIBUTES` too, and comments. A link keeps its address only when that is
+relative or http, https or mailto, and then gets ``rel`` :data:`LINK_REL`.
+
+Images stay off. Markdown image syntax is not parsed, so ``![alt](url)`` shows a ``!`` and a
+plain link to the picture, and ``img`` is not allowed either: no ``<img>`` is ever stored. A
+remote image is fetched by every reader's browser as the page opens, which makes it a
+tracking beacon that tells its host who read what, when and from which IP address.
+
 bleach (with html5lib) and markdown-it are imported on first use: a web worker that only
 reads stored HTML never loads them.
 """
 
+import re
 from collections.abc import Callable
 from functools import cache, partial
+from html import unescape
 
 from markupsafe import Markup
 from sqlalchemy import event, select, update
@@ -19,7 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 #: Bump whenever the allowlist, the Markdown options or the link rules change: the stored
 #: HTML was made by an older version and ``flask content rerender`` must be run.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
@@ -28,17 +40,45 @@ ALLOWED_TAGS = frozenset({
 })
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "th": ["align"], "td": ["align"], "ol": ["start"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
-#: Tags that every known sanitizer bypass needs; the allowlist must never contain them.
+#: Every link in user content: not endorsed (nofollow), marked as user-generated (ugc), and
+#: the page it opens gets no handle on ours (noopener).
+LINK_REL = "nofollow noopener ugc"
+#: Tags the allowlist must never contain: they run script, load from elsewhere, submit, or
+#: parse their content unlike other tags (what mutation XSS relies on).
 FORBIDDEN_TAGS = frozenset({
     "script", "style", "svg", "math", "noscript", "iframe", "textarea", "title", "xmp",
     "noembed", "noframes", "plaintext", "img", "object", "embed", "form", "input",
+    "base", "meta", "link", "frame", "frameset", "applet", "template", "select", "option",
+    "button",
 })
 
 
-def _nofollow(attrs, new=False):
-    """Mark user links as untrusted and keep the opener from being reachable."""
-    if (None, "href") in attrs:
-        attrs[(None, "rel")] = "nofollow noopener noreferrer"
+#: Whitespace and control characters, dropped before an address's scheme is read: browsers
+#: skip some of them (``java&#9;script:``). Dropping too many only costs a link its address.
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\xa0\s]+")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+
+
+def _url_scheme(href: str) -> str | None:
+    """The scheme a browser reads in an attribute value, lowercase; None when it is relative."""
+    found = _SCHEME.match(_IGNORED_IN_URL.sub("", unescape(href)))
+    return found[1].lower() if found else None
+
+
+def _mark_link(attrs, new=False):
+    """Keep a link's address only for an allowed scheme, and mark the link as a user's.
+
+    bleach checks schemes too, but lets through any ``scheme:digits`` (``tel:5551234``,
+    ``javascript:1``), which its URL parser takes for a host and port.
+    """
+    href = attrs.get((None, "href"))
+    if href is None:
+        return attrs
+    scheme = _url_scheme(href)
+    if scheme is not None and scheme not in ALLOWED_PROTOCOLS:
+        del attrs[(None, "href")]
+        return attrs
+    attrs[(None, "rel")] = LINK_REL
     return attrs
 
 
@@ -52,11 +92,12 @@ def _renderer() -> tuple[Callable[[str], str], Callable[[str], str]]:
     # Raw HTML in Markdown is escaped by the parser, then the result is cleaned anyway.
     markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     markdown.disable("image")
-    # Cleaning and linkifying happen in one pass, as bleach recommends.
+    # Cleaning and linkifying happen in one pass, as bleach recommends. The cleaner drops
+    # every rel; the link callback, run on every link after cleaning, sets the only one.
     cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS, attributes={**ALLOWED_ATTRIBUTES, "a": ["href", "title", "rel"]},
-        protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
-        filters=[partial(LinkifyFilter, callbacks=[_nofollow], parse_email=False,
+        tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
+        strip=True, strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_mark_link], parse_email=False,
                          skip_tags={"pre", "code"})],
     )
     return markdown.render, cleaner.clean

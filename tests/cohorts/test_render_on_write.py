@@ -28,7 +28,7 @@ RUBRIC = [{"title": "Specific", "description": "",
 def _cleaned(html: str) -> bool:
     """The stored HTML of UNSAFE: bold kept, the script escaped, the link made and marked."""
     return ("<strong>Hello</strong>" in html and "<script>" not in html
-            and 'href="https://example.com" rel="nofollow noopener noreferrer"' in html)
+            and 'href="https://example.com" rel="nofollow noopener ugc"' in html)
 
 
 @pytest.fixture
