@@ -13,16 +13,18 @@ store between schedulers):
   most (then the process exits with status 1 without it); every web worker sets
   ``SCHEDULER_ENABLED=0``.
 
-**Jobs.** Three recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
-digests (``app.notifications.digests``), and the release reconcile job, which also runs as
-soon as the scheduler starts. The reconcile job processes every release that is due and
-not yet done (catching up after downtime), then brings the *date jobs* in line with the
-stored schedule: one job per upcoming release, id ``release:{cohort_module_id}``, firing
-at its ``release_at`` (UTC), for the releases of the next ``RELEASE_HORIZON``
-(``app.cohorts.jobs``); jobs of releases already done, moved out of the horizon or deleted
-are removed. When the scheduler runs in this process, launching a cohort or moving a
-release also updates the date jobs right after the commit (``change_after_commit``); a
-separate scheduler process picks the change up on its next reconcile, within a minute.
+**Jobs.** Four recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
+digests (``app.notifications.digests``), the discussion stage announcements
+(``app.discussions.jobs``: each stage's opening, told once), and the release reconcile
+job, which also runs as soon as the scheduler starts. The reconcile job processes every
+release that is due and not yet done (catching up after downtime), then brings the *date
+jobs* in line with the stored schedule: one job per upcoming release, id
+``release:{cohort_module_id}``, firing at its ``release_at`` (UTC), for the releases of
+the next ``RELEASE_HORIZON`` (``app.cohorts.jobs``); jobs of releases already done, moved
+out of the horizon or deleted are removed. When the scheduler runs in this process,
+launching a cohort or moving a release also updates the date jobs right after the commit
+(``change_after_commit``); a separate scheduler process picks the change up on its next
+reconcile, within a minute.
 
 **The job store is a cache, not the source of truth.** Visibility comes from
 ``release_at <= now`` alone, and a release's side effects run exactly once through an
@@ -70,6 +72,8 @@ RECURRING_JOBS = [
     ("release-due-modules", "app.cohorts.jobs:reconcile_releases", 60),
     # Digests go out at the first run after each person's local hour: within 5 minutes.
     ("send-digests", "app.notifications.jobs:send_digests", 300),
+    # Each thread's next stage is announced within a minute of its opening, exactly once.
+    ("announce-stages", "app.discussions.jobs:announce_stages", 60),
 ]
 #: Recurring jobs that also run as soon as the scheduler starts (catch-up after downtime).
 RUN_AT_START = {"release-due-modules"}

@@ -23,9 +23,9 @@ from sqlalchemy import Integer, literal, select
 
 from app.cohorts.access import CohortAccess
 from app.cohorts.models import Membership
-from app.discussions.models import Post
+from app.discussions.models import STAGES, Post
 from app.discussions.posts import PostView, present_post
-from app.discussions.threads import ThreadAccess, get_thread_for
+from app.discussions.threads import STAGE_LABELS, ThreadAccess, get_thread_for
 from app.errors import NotAllowed, NotFound
 from app.links import Target
 from app.realtime import move_user_after_commit, notify, room_kind
@@ -94,10 +94,16 @@ def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -
 
 def stage_event(access: ThreadAccess) -> None:
     """Queue ``thread_stage_changed`` for every audience (the same for all)."""
-    payload = {"thread_id": access.thread.id, "stage": access.stage_name,
-               "stage_label": access.stage_label}
+    thread_stage_event(access.thread.id, access.stage)
+
+
+def thread_stage_event(thread_id: int, stage: int) -> None:
+    """``thread_stage_changed`` for a thread that moved to ``stage`` (an index of STAGES),
+    for callers without a viewer, such as the stage job."""
+    name = STAGES[stage]
+    payload = {"thread_id": thread_id, "stage": name, "stage_label": STAGE_LABELS[name]}
     for audience in (STAFF, READERS, WAITING):
-        notify("thread_stage_changed", payload, audience_room(access.thread.id, audience))
+        notify("thread_stage_changed", payload, audience_room(thread_id, audience))
 
 
 def thread_target(access: ThreadAccess, post_id: int | None = None) -> Target:
