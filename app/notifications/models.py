@@ -42,6 +42,9 @@ KINDS: dict[str, Kind] = {
     "flags_waiting": Kind("A post is hidden by flags and waits for review (facilitators)",
                           "email"),
     "identity_revealed": Kind("Your name is revealed on an anonymous post", "email"),
+    "reveal_requested": Kind("A reveal of an anonymous author waits for a second person's "
+                             "decision (owners, admins)", "email"),
+    "reveal_decided": Kind("Your reveal request is approved or declined", "email"),
 }
 #: The local hour of the daily digest for people who have not chosen one.
 DEFAULT_DIGEST_HOUR = 8
