@@ -4,8 +4,9 @@ import contextlib
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
-from flask_login import AnonymousUserMixin, user_loaded_from_cookie
+from flask import Flask, current_app, g, request, session
+from flask_limiter.util import get_remote_address
+from flask_login import AnonymousUserMixin, current_user, user_loaded_from_cookie
 
 from app.db import utcnow
 from app.errors import BadRequest
@@ -36,6 +37,20 @@ class Anonymous(AnonymousUserMixin):
 def login_rate_limit() -> str:
     """The configured limit on sign-in attempts (forms, password resets, API tokens)."""
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def flag_rate_limit() -> str:
+    """The configured limit on reports of posts (pages and API), per person."""
+    return current_app.config["FLAG_RATE_LIMIT"]
+
+
+def person_key() -> str:
+    """Count a limit per signed-in person (the API caller, else the session's user), since
+    many colleagues may share one office address; by address for anyone else."""
+    user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+    if user is None:
+        return get_remote_address()
+    return f"user:{user.id}"
 
 
 def is_local_path(target: str | None) -> bool:

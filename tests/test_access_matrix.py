@@ -95,6 +95,24 @@ ID_ROUTES = {
         "tests/discussions/test_api.py::test_another_owners_module_is_not_found",
     "/api/v1/modules/<int:module_id>/prompts/<int:prompt_id>":
         "tests/discussions/test_api.py::test_another_owners_module_is_not_found",
+    "/api/v1/posts/<int:post_id>/flags":
+        "tests/discussions/test_moderation_api.py::test_flags_hide_a_post_and_a_restore_shows_it",
+    "/api/v1/posts/<int:post_id>/moderation":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/threads/<int:thread_id>/moderation":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/cohorts/<int:cohort_id>/flags":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/cohorts/<int:cohort_id>/members/<int:user_id>/mute":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/posts/<int:post_id>/reveal":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/reveals/<int:reveal_id>":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/reveals/<int:reveal_id>/approve":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/api/v1/reveals/<int:reveal_id>/decline":
+        "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
     "/modules/<int:module_id>/assignments/new":
         "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
     "/modules/<int:module_id>/assignments/<int:assignment_id>/edit":
