@@ -113,6 +113,26 @@ ID_ROUTES = {
         "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
     "/api/v1/reveals/<int:reveal_id>/decline":
         "tests/discussions/test_moderation_api.py::test_every_endpoint_answers_each_role",
+    "/posts/<int:post_id>/flag":
+        "tests/discussions/test_moderation_pages.py::test_report_form_access",
+    "/posts/<int:post_id>/moderate":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/threads/<int:thread_id>/moderate":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/cohorts/<int:cohort_id>/flags":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/cohorts/<int:cohort_id>/members/<int:user_id>/mute":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/cohorts/<int:cohort_id>/members/<int:user_id>/unmute":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/posts/<int:post_id>/reveal":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/reveals/<int:reveal_id>":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/reveals/<int:reveal_id>/approve":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/reveals/<int:reveal_id>/decline":
+        "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
     "/modules/<int:module_id>/assignments/new":
         "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
     "/modules/<int:module_id>/assignments/<int:assignment_id>/edit":

@@ -4,15 +4,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the discussion pages, the discussion and moderation API, and copy prompts
-    when a cohort launches."""
+    """Register the discussion and moderation pages and API, and copy prompts when a cohort
+    launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.discussions import api, live, moderation_api, services, views
+    from app.discussions import api, live, moderation_api, moderation_views, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation_api.bp)
+    app.register_blueprint(moderation_views.bp)
     parts.register(services.provider)
     assert live.authorise_thread  # importing it registered the thread room's authoriser
     # A module-level function: connecting it again (one app per test) changes nothing.

@@ -99,6 +99,22 @@ def _one(user_id: int):
     return select(literal(user_id, Integer).label("user_id"))
 
 
+def get_revealable_post(user: User, post_id: int) -> tuple[Post, Thread, Cohort]:
+    """A post whose author the user may ask to learn (the request form shows it): shown
+    under ``everyone``, to its owner or a site admin. Conflict for a named post or one shown
+    under ``peers`` (the staff see its author already)."""
+    post, thread, cohort = _post_and_cohort(post_id)
+    _check_rights(user, cohort)
+    if not post.is_anonymous:
+        raise Conflict("This post carries its author's name: there is nothing to reveal.",
+                       code="not_anonymous")
+    if shown_policy(post, cohort.anonymity) != "everyone":
+        raise Conflict("Under this cohort's policy its facilitators and the program's owner "
+                       "already see who wrote this post: no reveal is needed.",
+                       code="reveal_not_needed")
+    return post, thread, cohort
+
+
 def request_reveal(user: User, post_id: int, reason: str, *, now: datetime) -> RevealView:
     """Ask to learn who wrote a post shown under ``everyone`` (the owner or a site admin).
 
@@ -113,15 +129,7 @@ def request_reveal(user: User, post_id: int, reason: str, *, now: datetime) -> R
         raise Invalid(message, fields={"reason": message})
     with transaction() as session:
         lock_for_update(session, Post, post_id)  # one pending request per post
-        post, thread, cohort = _post_and_cohort(post_id)
-        _check_rights(user, cohort)
-        if not post.is_anonymous:
-            raise Conflict("This post carries its author's name: there is nothing to reveal.",
-                           code="not_anonymous")
-        if shown_policy(post, cohort.anonymity) != "everyone":
-            raise Conflict("Under this cohort's policy its facilitators and the program's "
-                           "owner already see who wrote this post: no reveal is needed.",
-                           code="reveal_not_needed")
+        post, thread, cohort = get_revealable_post(user, post_id)
         pending = session.scalar(select(RevealRequest.id).where(
             RevealRequest.post_id == post.id, RevealRequest.status == "pending"))
         if pending is not None:
