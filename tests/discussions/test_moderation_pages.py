@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from flask import render_template_string
+from sqlalchemy import select
 
 from app.db import utcnow
 from app.discussions import moderation, reveals
@@ -192,3 +193,24 @@ def test_the_thread_page_tools_fit_the_viewer(app, db):
     author = _tools(app, w.people["peer_1"], w.thread_id)
     assert f"/posts/{w.post_id}/flag" not in author
     assert _tools(app, w.people["learner_a"], w.thread_id).strip() == ""
+
+
+def test_the_flag_queue_costs_the_same_however_many_posts_wait(client, db, login, w,
+                                                               query_counter):
+    path = f"/cohorts/{w.cohort_id}/flags"
+    with db() as session:
+        post_ids = list(session.scalars(select(Post.id).where(Post.thread_id == w.thread_id)))
+    login(client, w.people["facilitator_a"])
+
+    def cost() -> int:
+        with query_counter.counting() as counted:
+            assert client.get(path).status_code == 200
+        return counted.count
+
+    with db():
+        moderation.flag_post(w.people["peer_2"], post_ids[0], "One", now=utcnow())
+    one = cost()
+    with db():
+        for post_id in post_ids[2:]:
+            moderation.flag_post(w.people["peer_2"], post_id, "More", now=utcnow())
+    assert cost() == one

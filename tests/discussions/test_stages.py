@@ -1,10 +1,12 @@
 """The stage job: each stage of each thread is announced once, when it opens by its dates."""
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.db import get_session
 from app.discussions import live, stages
 from app.discussions.models import Thread
 from app.notifications.models import Notification
@@ -64,3 +66,36 @@ def test_a_stage_long_past_is_marked_without_a_notice(app, db, d):
     with db() as session:
         assert session.get(Thread, d.thread.id).announced_stage == 3
     assert _titles(db, d.people["peer_1"]) == []
+
+
+def test_schedulers_running_at_once_announce_a_stage_once(own_database):
+    """Four stage jobs at the same moment, on a database they really share."""
+    app = own_database
+    with app.app_context():
+        session = get_session()
+        d = discussion(session)
+        session.commit()
+        member_ids = [d.people[name].id for name in ("peer_1", "learner_a", "facilitator_a")]
+    barrier = threading.Barrier(4)
+    announced: list = [None] * 4
+
+    def run(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                announced[n] = stages.announce_due_stages(now=IN_RESPOND)
+            except Exception as error:  # a clash must not crash a scheduler
+                announced[n] = error
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(announced) == [0, 0, 0, 1]
+    with app.app_context():
+        counts = get_session().execute(
+            select(Notification.user_id, func.count()).where(
+                Notification.kind == "discussion_stage").group_by(Notification.user_id)).all()
+    assert {count for _, count in counts} == {1}  # once per person
+    assert set(member_ids) <= {user_id for user_id, _ in counts}
