@@ -7,10 +7,11 @@ def init_app(app: Flask) -> None:
     """Register the discussion pages and API, and copy prompts when a cohort launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.discussions import api, live, services, views
+    from app.discussions import api, live, posts_api, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(posts_api.bp)
     parts.register(services.provider)
     assert live.authorise_thread  # importing it registered the thread room's authoriser
     # A module-level function: connecting it again (one app per test) changes nothing.

@@ -4,11 +4,11 @@ API, settings page)."""
 import pytest
 
 from app.errors import Invalid
+from app.notifications.models import KINDS
 from app.notifications.preferences import (
     get_notification_preferences,
     set_notification_preferences,
 )
-from app.notifications.models import KINDS
 from tests.factories import create_user
 from tests.http import bearer, token_for
 
