@@ -7,8 +7,9 @@ not posted their reflection gets no posts at all.
 """
 
 from datetime import datetime
+from typing import Literal
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from pydantic import Field
 
 from app.api import (
@@ -24,8 +25,10 @@ from app.api import (
 from app.db import utcnow
 from app.discussions import posting
 from app.discussions.anonymity import who_sees_the_name
+from app.discussions.exports import export_posts_csv
 from app.discussions.live import post_payload
 from app.discussions.posts import get_post_for, list_posts, list_revisions
+from app.discussions.settings import change_discussion_settings, get_discussion_settings
 from app.discussions.threads import get_thread_for
 
 bp = Blueprint("posts_api", __name__, url_prefix="/api/v1")
@@ -276,3 +279,56 @@ def put_draft(user, thread_id: int, body: DraftIn):
     posting.save_draft(user, thread_id, body=body.body, parent_id=body.parent_id,
                        now=utcnow())
     return {"body": body.body}
+
+
+class ExportQuery(Schema):
+    """What to export."""
+
+    what: Literal["posts"] = Field(
+        default="posts", description="posts (reviews and participation come with peer "
+                                     "review and analytics).")
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/export.csv", "GET", query=ExportQuery,
+          content_type="text/csv", errors=(403, 404),
+          summary="Export the cohort's posts as CSV (staff; anonymous authors stay "
+                  "anonymous per policy)")
+def export_csv(user, cohort_id: int, query: ExportQuery):
+    """Every post, with its author as I may see them."""
+    return Response(export_posts_csv(user, cohort_id), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=cohort-{cohort_id}-posts.csv"})
+
+
+class DiscussionSettingsIn(Schema):
+    """Settings to change; leave a field out to keep it."""
+
+    anonymity: Literal["off", "peers", "everyone"] | None = Field(
+        default=None, description="The policy for new posts; posts already written keep "
+                                  "the stronger of theirs and this one.")
+    flag_threshold: int | None = Field(
+        default=None, description="Distinct members' flags that hide a post (1–50).")
+
+
+class DiscussionSettingsOut(ResponseSchema):
+    """A cohort's discussion settings."""
+
+    anonymity: str
+    flag_threshold: int
+    note: str = Field(description="What a change means for posts already written.")
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/discussion-settings", "GET",
+          response=DiscussionSettingsOut, errors=(403, 404),
+          summary="The cohort's anonymity policy and flag threshold (staff)")
+def get_settings(user, cohort_id: int):
+    """The settings as they are."""
+    return get_discussion_settings(user, cohort_id)
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/discussion-settings", "PATCH",
+          body=DiscussionSettingsIn, response=DiscussionSettingsOut, errors=(403, 404),
+          summary="Change the anonymity policy or the flag threshold (staff; audited)")
+def change_settings(user, cohort_id: int, body: DiscussionSettingsIn):
+    """Make the policy stronger or weaker (for new posts), or change the threshold."""
+    return change_discussion_settings(user, cohort_id, anonymity=body.anonymity,
+                                      flag_threshold=body.flag_threshold, now=utcnow())

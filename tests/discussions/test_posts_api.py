@@ -139,3 +139,48 @@ def test_drafts_round_trip(call, client, d):
     assert call(client, "GET", path, headers=_as(d, "peer_2")).get_json() == {"body": ""}
     assert call(client, "PUT", path, headers=_as(d, "learner_b"),
                 json={"body": "x"}).status_code == 404
+
+
+def test_staff_export_posts_with_authors_as_they_may_see_them(call, client, db):
+    with db() as session:
+        d = discussion(session, anonymity="everyone", released_at=live_release(2.5))
+        d.world.with_tokens(session)
+    _post(call, client, d, "peer_1", "=HYPERLINK(\"http://evil\")", anonymous=True)
+    _post(call, client, d, "peer_2", "Named post")
+    path = f"/api/v1/cohorts/{d.world.cohort_a.id}/export.csv"
+    got = call(client, "GET", path, headers=_as(d, "facilitator_a"))
+    assert got.status_code == 200 and got.mimetype == "text/csv"
+    text = got.get_data(as_text=True)
+    assert d.people["peer_1"].name not in text and d.people["peer_2"].name in text
+    assert "'=HYPERLINK" in text  # a formula is kept as text
+    assert call(client, "GET", path, headers=_as(d, "peer_2")).status_code == 403
+    assert call(client, "GET", path, headers=_as(d, "owner_b")).status_code == 404
+    assert call(client, "GET", f"{path}?what=reviews",
+                headers=_as(d, "owner_a")).status_code == 422
+
+
+def test_a_weaker_policy_never_exposes_posts_already_written(call, client, db):
+    with db() as session:
+        d = discussion(session, anonymity="everyone", released_at=live_release(2.5))
+        d.world.with_tokens(session)
+    old = _post(call, client, d, "peer_1", "Written under everyone", anonymous=True).get_json()
+    path = f"/api/v1/cohorts/{d.world.cohort_a.id}/discussion-settings"
+    weaker = call(client, "PATCH", path, headers=_as(d, "facilitator_a"),
+                  json={"anonymity": "peers", "flag_threshold": 2})
+    assert weaker.status_code == 200
+    assert weaker.get_json()["anonymity"] == "peers" and weaker.get_json()["note"]
+    new = _post(call, client, d, "peer_2", "Written under peers", anonymous=True).get_json()
+    seen = {p["id"]: p["author"] for p in call(
+        client, "GET", f"/api/v1/threads/{d.thread.id}/posts",
+        headers=_as(d, "facilitator_a")).get_json()["items"]}
+    assert seen[old["id"]]["name"] is None  # still under "everyone"
+    assert seen[new["id"]]["name"] == d.people["peer_2"].name  # "peers": staff see it
+    stronger = call(client, "PATCH", path, headers=_as(d, "owner_a"),
+                    json={"anonymity": "everyone"}).get_json()
+    assert stronger["note"] == "" and stronger["flag_threshold"] == 2
+    assert call(client, "PATCH", path, headers=_as(d, "peer_1"),
+                json={"anonymity": "off"}).status_code == 403
+    assert call(client, "PATCH", path, headers=_as(d, "owner_b"),
+                json={"anonymity": "off"}).status_code == 404
+    assert call(client, "PATCH", path, headers=_as(d, "owner_a"),
+                json={"flag_threshold": 0}).status_code == 422
