@@ -38,6 +38,25 @@ def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def posting_rate_limit() -> str:
+    """The configured limit on posting and editing, per person."""
+    return current_app.config["POSTING_RATE_LIMIT"]
+
+
+def per_person() -> str:
+    """A rate-limit key for the signed-in person (API token or session), whatever their
+    address: one office behind one NAT is many people."""
+    from flask import g
+    from flask_login import current_user
+
+    user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+    if user is None:
+        from flask_limiter.util import get_remote_address
+
+        return f"address:{get_remote_address()}"
+    return f"user:{user.id}"
+
+
 def is_local_path(target: str | None) -> bool:
     """True for a path on this site, safe to redirect to (not ``//host`` or ``/\\host``).
 

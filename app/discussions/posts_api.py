@@ -30,6 +30,8 @@ from app.discussions.live import post_payload
 from app.discussions.posts import get_post_for, list_posts, list_revisions
 from app.discussions.settings import change_discussion_settings, get_discussion_settings
 from app.discussions.threads import get_thread_for
+from app.extensions import limiter
+from app.security import per_person, posting_rate_limit
 
 bp = Blueprint("posts_api", __name__, url_prefix="/api/v1")
 
@@ -217,8 +219,9 @@ def get_posts(user, thread_id: int, query: ThreadPostsQuery):
 
 
 @endpoint(bp, "/threads/<int:thread_id>/posts", "POST", body=PostIn, response=PostOut,
-          status=201, errors=(403, 404, 409),
+          status=201, errors=(403, 404, 409, 429),
           summary="Post a reflection, reply or synthesis (Markdown in, cleaned HTML out)")
+@limiter.shared_limit(posting_rate_limit, scope="posting", key_func=per_person)
 def create_post(user, thread_id: int, body: PostIn):
     """Post in the thread as the stage and my gates allow; 403 says what I may do now."""
     view = posting.create_post(user, thread_id, body=body.body, anonymous=body.anonymous,
@@ -227,8 +230,9 @@ def create_post(user, thread_id: int, body: PostIn):
 
 
 @endpoint(bp, "/posts/<int:post_id>", "PATCH", body=PostEditIn, response=PostOut,
-          errors=(403, 404, 409), summary="Edit my post (409 on a stale version; revisions "
+          errors=(403, 404, 409, 429), summary="Edit my post (409 on a stale version; revisions "
                                           "are kept)")
+@limiter.shared_limit(posting_rate_limit, scope="posting", key_func=per_person)
 def edit_post(user, post_id: int, body: PostEditIn):
     """Change my post's text."""
     return post_payload(posting.edit_post(user, post_id, body=body.body, version=body.version,

@@ -184,3 +184,14 @@ def test_a_weaker_policy_never_exposes_posts_already_written(call, client, db):
                 json={"anonymity": "off"}).status_code == 404
     assert call(client, "PATCH", path, headers=_as(d, "owner_a"),
                 json={"flag_threshold": 0}).status_code == 422
+
+
+def test_posting_is_rate_limited_per_person(app, call, client, d):
+    app.config["POSTING_RATE_LIMIT"] = "2 per minute"
+    first = _post(call, client, d, "peer_1", "One").get_json()
+    assert call(client, "PATCH", f"/api/v1/posts/{first['id']}", headers=_as(d, "peer_1"),
+                json={"body": "One, again", "version": 1}).status_code == 200
+    limited = call(client, "PATCH", f"/api/v1/posts/{first['id']}", headers=_as(d, "peer_1"),
+                   json={"body": "One, thrice", "version": 2})
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
+    assert _post(call, client, d, "peer_2", "Someone else").status_code == 201
