@@ -122,6 +122,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # Per feed address: calendar apps poll every few minutes to every day.
         "CALENDAR_RATE_LIMIT": env.get("CALENDAR_RATE_LIMIT", "30 per minute;300 per day"),
+        # Per person: posts and edits (pages and API together).
+        "POSTING_RATE_LIMIT": env.get("POSTING_RATE_LIMIT", "20 per minute;300 per day"),
         # Per person: reports of posts (a flood of flags would hide a cohort's posts).
         "FLAG_RATE_LIMIT": env.get("FLAG_RATE_LIMIT", "20 per hour"),
         "INVITE_TTL": timedelta(days=14),

@@ -39,17 +39,22 @@ def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def posting_rate_limit() -> str:
+    """The configured limit on posting and editing, per person."""
+    return current_app.config["POSTING_RATE_LIMIT"]
+
+
 def flag_rate_limit() -> str:
     """The configured limit on reports of posts (pages and API), per person."""
     return current_app.config["FLAG_RATE_LIMIT"]
 
 
-def person_key() -> str:
-    """Count a limit per signed-in person (the API caller, else the session's user), since
-    many colleagues may share one office address; by address for anyone else."""
+def per_person() -> str:
+    """A rate-limit key for the signed-in person (API token or session), whatever their
+    address: one office behind one NAT is many people."""
     user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
     if user is None:
-        return get_remote_address()
+        return f"address:{get_remote_address()}"
     return f"user:{user.id}"
 
 

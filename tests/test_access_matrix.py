@@ -55,6 +55,24 @@ ID_ROUTES = {
         "tests/cohorts/test_progress.py::test_completion_access_through_the_api",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/completion":
         "tests/cohorts/test_progress.py::test_completion_access_through_the_page",
+    "/api/v1/threads/<int:thread_id>":
+        "tests/discussions/test_posts_api.py::test_other_cohorts_and_outsiders_get_404",
+    "/api/v1/threads/<int:thread_id>/posts":
+        "tests/discussions/test_posts_api.py::test_other_cohorts_and_outsiders_get_404",
+    "/api/v1/posts/<int:post_id>":
+        "tests/discussions/test_posts_api.py::test_other_cohorts_and_outsiders_get_404",
+    "/api/v1/posts/<int:post_id>/revisions":
+        "tests/discussions/test_posts_api.py::test_replies_edits_and_stale_versions",
+    "/api/v1/posts/<int:post_id>/reactions/<kind>":
+        "tests/discussions/test_posts_api.py::test_other_cohorts_and_outsiders_get_404",
+    "/api/v1/threads/<int:thread_id>/draft":
+        "tests/discussions/test_posts_api.py::test_drafts_round_trip",
+    "/api/v1/cohorts/<int:cohort_id>/export.csv":
+        "tests/discussions/test_posts_api.py::"
+        "test_staff_export_posts_with_authors_as_they_may_see_them",
+    "/api/v1/cohorts/<int:cohort_id>/discussion-settings":
+        "tests/discussions/test_posts_api.py::"
+        "test_a_weaker_policy_never_exposes_posts_already_written",
     "/programs/<int:program_id>":
         "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/launch":

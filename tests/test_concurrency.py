@@ -203,3 +203,53 @@ def test_16_cohorts_launched_at_once(own_database, world):
     assert statuses(responses) == {201: THREADS}
     with own_database.app_context():
         assert get_session().scalar(select(func.count()).select_from(Cohort)) == THREADS + 1
+
+
+@pytest.fixture
+def thread_world(own_database) -> dict:
+    """The discussion world (a thread in its respond stage), committed, with tokens."""
+    from tests.discussions.world import discussion, live_release
+
+    with own_database.app_context():
+        session = get_session()
+        d = discussion(session, released_at=live_release(2.5))
+        for n in range(6, THREADS + 1):
+            d.people[f"peer_{n}"] = create_user(session)
+            session.add(Membership(cohort_id=d.world.cohort_a.id,
+                                   user_id=d.people[f"peer_{n}"].id, role="learner"))
+        session.commit()
+        tokens = {name: issue_api_token(user, name="load", now=utcnow())[1]
+                  for name, user in d.people.items()}
+        return {"thread": d.thread.id, "tokens": tokens}
+
+
+def test_one_learner_posting_16_reflections_at_once_gets_exactly_one(own_database,
+                                                                     thread_world):
+    from app.discussions.models import Post, Thread
+
+    path = f"/api/v1/threads/{thread_world['thread']}/posts"
+    responses = at_once(own_database, lambda client, n: client.post(
+        path, json={"body": f"reflection {n}"},
+        headers=bearer(thread_world["tokens"]["peer_1"])))
+    assert statuses(responses) == Counter({201: 1, 403: THREADS - 1})
+    with own_database.app_context():
+        session = get_session()
+        assert session.scalar(select(func.count(Post.id))) == 1
+        assert session.get(Thread, thread_world["thread"]).reflection_count == 1
+
+
+def test_16_learners_posting_anonymously_at_once_get_16_different_pseudonyms(own_database,
+                                                                            thread_world):
+    from app.discussions.models import Post, Thread
+
+    path = f"/api/v1/threads/{thread_world['thread']}/posts"
+    people = [f"peer_{n}" for n in range(1, THREADS + 1)]
+    responses = at_once(own_database, lambda client, n: client.post(
+        path, json={"body": "anonymous", "anonymous": True},
+        headers=bearer(thread_world["tokens"][people[n]])))
+    assert statuses(responses) == Counter({201: THREADS})
+    with own_database.app_context():
+        session = get_session()
+        names = list(session.scalars(select(Post.pseudonym)))
+        assert len(set(names)) == THREADS
+        assert session.get(Thread, thread_world["thread"]).reflection_count == THREADS

@@ -8,10 +8,19 @@ def init_app(app: Flask) -> None:
     launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.discussions import api, live, moderation_api, moderation_views, services, views
+    from app.discussions import (
+        api,
+        live,
+        moderation_api,
+        moderation_views,
+        posts_api,
+        services,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(posts_api.bp)
     app.register_blueprint(moderation_api.bp)
     app.register_blueprint(moderation_views.bp)
     parts.register(services.provider)

@@ -16,7 +16,7 @@ from app.db import utcnow
 from app.discussions import moderation, reveals
 from app.discussions.posts import PostView
 from app.extensions import limiter
-from app.security import flag_rate_limit, person_key
+from app.security import flag_rate_limit, per_person
 
 bp = Blueprint("moderation_api", __name__, url_prefix="/api/v1")
 
@@ -159,7 +159,7 @@ def _post(view: PostView) -> ModeratedPostOut:
 @endpoint(bp, "/posts/<int:post_id>/flags", "POST", body=ReasonIn, response=FlagOut,
           status=201, errors=(403, 404, 429),
           summary="Report a post with a reason (members who can see it; once each)")
-@limiter.limit(flag_rate_limit, key_func=person_key)
+@limiter.limit(flag_rate_limit, key_func=per_person)
 def flag_post(user, post_id: int, body: ReasonIn):
     """Report a post; enough reports hide it until a facilitator reviews it."""
     return moderation.flag_post(user, post_id, body.reason, now=utcnow())

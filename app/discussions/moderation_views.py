@@ -20,7 +20,7 @@ from app.discussions.moderation_forms import (
 )
 from app.errors import Conflict, DomainError, Invalid
 from app.extensions import limiter
-from app.security import flag_rate_limit, is_local_path, person_key
+from app.security import flag_rate_limit, is_local_path, per_person
 
 bp = Blueprint("moderation", __name__)
 
@@ -62,7 +62,7 @@ def _user():
 
 @bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
 @login_required
-@limiter.limit(flag_rate_limit, key_func=person_key, methods=["POST"])
+@limiter.limit(flag_rate_limit, key_func=per_person, methods=["POST"])
 def flag_post(post_id: int):
     """Report a post to the facilitators, with a reason."""
     user, now = _user(), utcnow()

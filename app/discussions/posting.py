@@ -24,7 +24,7 @@ from app.discussions.models import (
     Reaction,
     ThreadParticipant,
 )
-from app.discussions.posts import PostView, get_post_in, present_post
+from app.discussions.posts import PostView, get_post_for, present_post
 from app.discussions.threads import ThreadAccess, get_thread_for
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 
@@ -162,13 +162,7 @@ def _has_synthesis(access: ThreadAccess) -> bool:
 
 def _own_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, Post]:
     """A post with its thread locked, for a write by someone who can see it."""
-    thread_id = get_session().scalar(select(Post.thread_id).where(Post.id == post_id))
-    if thread_id is None:
-        raise NotFound()
-    access = get_thread_for(user, thread_id, now=now, for_update=True)
-    post = get_post_in(access, post_id)
-    get_session().refresh(post)
-    return access, post
+    return get_post_for(user, post_id, now=now, for_update=True)
 
 
 def edit_post(user: User, post_id: int, *, body: str, version: int,

@@ -17,7 +17,7 @@ from app.cohorts.access import CohortAccess
 from app.db import get_session
 from app.discussions.anonymity import AuthorView, present_author
 from app.discussions.models import Post, PostRevision, Reaction
-from app.discussions.threads import ThreadAccess
+from app.discussions.threads import ThreadAccess, get_thread_for
 from app.errors import NotFound
 
 #: What peers see in place of a post that is not for them to read.
@@ -151,6 +151,21 @@ def list_posts(access: ThreadAccess) -> list[PostView]:
     top = [view for view in top if view.state != "deleted" or view.replies]
     top.sort(key=lambda view: (not view.pinned, view.id))
     return top
+
+
+def get_post_for(user: User, post_id: int, *, now: datetime, for_update: bool = False
+                 ) -> tuple[ThreadAccess, Post]:
+    """A post and its thread as the user may meet them (see :func:`get_thread_for`); the
+    post only when the user may see the thread's posts, else NotFound. ``for_update``
+    locks the thread first, for writes."""
+    thread_id = get_session().scalar(select(Post.thread_id).where(Post.id == post_id))
+    if thread_id is None:
+        raise NotFound()
+    access = get_thread_for(user, thread_id, now=now, for_update=for_update)
+    post = get_post_in(access, post_id)
+    if for_update:
+        get_session().refresh(post)
+    return access, post
 
 
 def get_post_in(access: ThreadAccess, post_id: int) -> Post:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from app.cohorts.models import CohortModule
+from app.db import utcnow
 from app.discussions.models import Thread
 from tests.factories import add_member
 from tests.worlds import TwoCohorts, two_cohorts
@@ -22,6 +23,12 @@ NOW = RELEASED_AT + timedelta(days=1)
 IN_RESPOND = RELEASED_AT + timedelta(days=2, hours=1)
 IN_SYNTHESIZE = RELEASED_AT + timedelta(days=5, hours=1)
 CLOSED_AT = RELEASED_AT + timedelta(days=7, hours=1)
+
+
+def live_release(stage_days: float = 1) -> datetime:
+    """A release moment that puts the real clock ``stage_days`` after it (1: reflect, 2.5:
+    respond, 5.5: synthesize, 7.5: closed)."""
+    return utcnow() - timedelta(days=stage_days)
 
 
 @dataclass
@@ -38,12 +45,13 @@ class Discussion:
         return self.world.people
 
 
-def _module(session, cohort, position: int, release_at: datetime) -> CohortModule:
+def _module(session, cohort, position: int, release_at: datetime,
+            now: datetime) -> CohortModule:
     """A cohort module released (or to be released) at ``release_at``."""
     module = CohortModule(cohort_id=cohort.id, position=position, title=f"Week {position + 1}",
                           body="Read this.", release_offset_days=7 * position,
                           release_time=time(9, 0), release_at=release_at,
-                          released_at=release_at if release_at <= NOW else None)
+                          released_at=release_at if release_at <= now else None)
     session.add(module)
     session.flush()
     return module
@@ -59,15 +67,21 @@ def _thread(session, module: CohortModule, title: str, **settings) -> Thread:
     return thread
 
 
-def discussion(session, *, anonymity: str = "peers", **thread_settings) -> Discussion:
-    """Build the discussion world (see the module docstring)."""
+def discussion(session, *, anonymity: str = "peers", released_at: datetime = RELEASED_AT,
+               **thread_settings) -> Discussion:
+    """Build the discussion world (see the module docstring).
+
+    Services take ``now``; requests run at the real time, so HTTP tests pass
+    ``released_at=live_release()`` to put the real "now" a day into the reflect stage.
+    """
     world = two_cohorts(session)
     cohort = world.cohort_a
     cohort.anonymity = anonymity
     for n in range(1, 6):
         world.people[f"peer_{n}"] = add_member(session, cohort, role="learner").user
-    released = _module(session, cohort, 0, RELEASED_AT)
-    future = _module(session, cohort, 1, RELEASED_AT + timedelta(days=7))
+    now = released_at + (NOW - RELEASED_AT)
+    released = _module(session, cohort, 0, released_at, now)
+    future = _module(session, cohort, 1, released_at + timedelta(days=7), now)
     thread = _thread(session, released, "What feedback changed how you work?",
                      **thread_settings)
     future_thread = _thread(session, future, "Next week's question")
