@@ -21,7 +21,7 @@ from app.cohorts.models import Cohort, Membership
 from app.db import get_session, transaction
 from app.discussions import live, stages
 from app.discussions.models import CLOSED, Flag, Mute, Post, Thread
-from app.discussions.posts import PostView, get_post_in, present_post
+from app.discussions.posts import PostView, get_post_for, get_post_in, present_post
 from app.discussions.threads import ThreadAccess, get_thread_for
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.links import Target
@@ -49,19 +49,18 @@ def _reason(reason: str | None, *, required: bool, message: str) -> str:
     return reason
 
 
-def _post_thread(user: User, post_id: int, now: datetime) -> ThreadAccess:
-    """The thread of a post, locked for a write, as the user may meet it (else NotFound)."""
+def _staff_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, Post]:
+    """A post and its thread, locked for a write by the cohort's staff: NotFound for people
+    outside the cohort, NotAllowed for its learners (before post first is asked)."""
     thread_id = get_session().scalar(select(Post.thread_id).where(Post.id == post_id))
     if thread_id is None:
         raise NotFound()
-    return get_thread_for(user, thread_id, now=now, for_update=True)
-
-
-def _locked_post(access: ThreadAccess, post_id: int) -> Post:
-    """The post as its thread's lock left it (post first applies)."""
+    access = get_thread_for(user, thread_id, now=now, for_update=True)
+    if not access.is_staff:
+        raise NotAllowed(STAFF_ONLY, code="not_staff")
     post = get_post_in(access, post_id)
     get_session().refresh(post)
-    return post
+    return access, post
 
 
 def _author_name(post: Post) -> str:
@@ -110,8 +109,7 @@ def flag_post(user: User, post_id: int, reason: str, *, now: datetime) -> FlagRe
     reason = _reason(reason, required=True,
                      message="Say what is wrong with the post, so a facilitator can judge it.")
     with transaction() as session:
-        access = _post_thread(user, post_id, now)
-        post = _locked_post(access, post_id)
+        access, post = get_post_for(user, post_id, now=now, for_update=True)
         if access.is_staff:
             raise NotAllowed("As a facilitator, hide the post yourself rather than report it.",
                              code="staff_moderate_directly")
@@ -198,10 +196,7 @@ def moderate_post(user: User, post_id: int, action: str, reason: str = "", *,
     reason = _reason(reason, required=action in ("hide", "restore"),
                      message="Give a reason: the post's author will read it.")
     with transaction() as session:
-        access = _post_thread(user, post_id, now)
-        if not access.is_staff:
-            raise NotAllowed(STAFF_ONLY, code="not_staff")
-        post = _locked_post(access, post_id)
+        access, post = _staff_post(user, post_id, now)
         if post.deleted_at is not None:
             raise Conflict("That post was deleted.", code="post_deleted")
         author_name = _author_name(post)
@@ -471,24 +466,15 @@ def list_flag_queue(user: User, cohort_id: int, *, after: int = 0,
     return access, queue
 
 
-def _find_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, Post]:
-    """A post and its thread as the user may see them (no lock), else NotFound."""
-    thread_id = get_session().scalar(select(Post.thread_id).where(Post.id == post_id))
-    if thread_id is None:
-        raise NotFound()
-    access = get_thread_for(user, thread_id, now=now)
-    return access, get_post_in(access, post_id)
-
-
 def locate_post(user: User, post_id: int, *, now: datetime) -> int:
     """The thread of a post the user may see (pages return there), else NotFound."""
-    return _find_post(user, post_id, now)[1].thread_id
+    return get_post_for(user, post_id, now=now)[1].thread_id
 
 
 def get_post_to_flag(user: User, post_id: int, *,
                      now: datetime) -> tuple[ThreadAccess, PostView]:
     """A post the user may report, as they see it (the report form shows it)."""
-    access, post = _find_post(user, post_id, now)
+    access, post = get_post_for(user, post_id, now=now)
     if post.author_id == user.id:
         raise NotAllowed("You cannot report your own post; edit or delete it instead.",
                          code="own_post")

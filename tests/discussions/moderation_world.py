@@ -2,12 +2,10 @@
 real time; services in the other tests take a fixed ``now``)."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from app.cohorts.models import CohortModule
 from app.db import utcnow
 from app.discussions import posting
-from tests.discussions.world import discussion
+from tests.discussions.world import discussion, live_release
 from tests.http import bearer
 
 REASON = "A colleague's safety is at risk and HR must reach the author."
@@ -31,13 +29,11 @@ class Live:
 
 
 def live_discussion(db, anonymity: str = "peers") -> Live:
-    """Requests run at the real time: the module opens a day before it, and peers 1 to 4
-    post their reflections (peer 1 anonymously)."""
+    """The world a day into the reflect stage by the real clock; peers 1 to 4 have posted
+    their reflections (peer 1 anonymously)."""
     now = utcnow()
     with db() as session:
-        d = discussion(session, anonymity=anonymity)
-        module = session.get(CohortModule, d.thread.cohort_module_id)
-        module.release_at = module.released_at = now - timedelta(days=1)
+        d = discussion(session, anonymity=anonymity, released_at=live_release())
         d.world.with_tokens(session)
     with db():
         first = posting.create_post(d.people["peer_1"], d.thread.id, body="Anonymous words",

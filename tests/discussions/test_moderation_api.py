@@ -9,7 +9,6 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.discussions import reveals
 from app.discussions.models import Post, Thread
-from app.discussions.threads import get_thread_for
 from app.notifications.models import Notification
 from tests.discussions.moderation_world import OUTSIDERS, REASON, Live, live_discussion
 
@@ -106,9 +105,11 @@ def test_thread_moderation_through_the_api(call, client, db, w):
     locked = call(client, "POST", path, json={"action": "lock", "reason": "Pausing"},
                   headers=staff).get_json()
     assert locked["locked"] is True and locked["locked_reason"] == "Pausing"
-    with db():
-        assert not get_thread_for(w.people["peer_2"], w.thread_id,
-                                  now=utcnow()).can_post_reflection
+    posts = f"/api/v1/threads/{w.thread_id}/posts"
+    assert _codes(call(client, "POST", posts, json={"body": "Mine"},
+                       headers=w.headers("learner_a"))) == (403, "cannot_post")
+    assert call(client, "POST", posts, json={"body": "A note from your facilitator"},
+                headers=staff).status_code == 201
     assert call(client, "POST", path, json={"action": "unlock"},
                 headers=staff).get_json()["locked"] is False
     advanced = call(client, "POST", path, json={"action": "advance_stage"},
@@ -124,12 +125,19 @@ def test_mutes_through_the_api(call, client, db, w):
     muted = call(client, "POST", path, json={"until": until.isoformat(), "reason": "Calm down"},
                  headers=w.headers("facilitator_a"))
     assert muted.status_code == 200 and muted.get_json()["user_id"] == learner.id
-    with db():
-        assert get_thread_for(learner, w.thread_id, now=utcnow()).is_muted
+    newcomer = f"/api/v1/cohorts/{w.cohort_id}/members/{w.people['learner_a'].id}/mute"
+    call(client, "POST", newcomer, json={"until": until.isoformat(), "reason": "Wait"},
+         headers=w.headers("facilitator_a"))
+    posts = f"/api/v1/threads/{w.thread_id}/posts"
+    assert _codes(call(client, "POST", posts, json={"body": "Mine"},
+                       headers=w.headers("learner_a"))) == (403, "cannot_post")
+    reaction = f"/api/v1/posts/{w.post_id}/reactions/thanks"
+    assert call(client, "PUT", reaction, headers=w.headers("peer_2")).status_code == 403
     past = call(client, "POST", path, json={"until": "2020-01-01T00:00:00+00:00",
                                             "reason": "x"}, headers=w.headers("facilitator_a"))
     assert past.status_code == 422 and "until" in past.get_json()["error"]["fields"]
     assert call(client, "DELETE", path, headers=w.headers("owner_a")).status_code == 204
+    assert call(client, "PUT", reaction, headers=w.headers("peer_2")).status_code == 200
     assert _codes(call(client, "DELETE", path,
                        headers=w.headers("owner_a"))) == (409, "not_muted")
     staff_path = f"/api/v1/cohorts/{w.cohort_id}/members/{w.people['facilitator_a'].id}/mute"
