@@ -4,12 +4,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the discussion pages and API, and copy prompts when a cohort launches."""
+    """Register the discussion pages (prompts, threads) and API, and copy prompts when a
+    cohort launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.discussions import api, live, posts_api, services, views
+    from app.discussions import api, live, posts_api, services, thread_views, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(thread_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(posts_api.bp)
     parts.register(services.provider)
