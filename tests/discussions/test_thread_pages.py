@@ -417,6 +417,42 @@ def test_learners_who_have_not_posted_cannot_reach_posts_by_address(app, client,
             as_text=True)
 
 
+# --- the module page ---------------------------------------------------------------------------
+
+def _module_page(client, d) -> str:
+    """The thread's module page (HTML, entities decoded)."""
+    response = client.get(f"/cohorts/{d.world.cohort_a.id}/modules/{d.thread.cohort_module_id}")
+    assert response.status_code == 200
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _facts(page: str, thread_id: int) -> list[str]:
+    """The facts listed under a thread on a module page."""
+    part = page.split(f'id="part-thread-{thread_id}"', 1)[1].split("</article>", 1)[0]
+    facts = part.split('<ul class="part-facts">', 1)[1].split("</ul>", 1)[0]
+    return re.findall(r"<li>(.*?)</li>", facts)
+
+
+def test_the_module_page_links_the_thread_with_what_it_means_for_the_viewer(app, client,
+                                                                           login, d):
+    _post(app, d.people["peer_1"], d.thread, "One")
+    login(client, d.people["learner_a"])
+    page = _module_page(client, d)
+    assert f'<a href="/threads/{d.thread.id}">{d.thread.title}</a>' in page
+    assert _facts(page, d.thread.id)[:2] == ["Post your reflection to see your peers'",
+                                             "Reply to at least 2 peers"]
+    client.post_form(f"/threads/{d.thread.id}/posts", {"body": "Mine"},
+                     token_from=f"/threads/{d.thread.id}")
+    _post(app, d.people["peer_2"], d.thread, "Two")
+    _post(app, d.people["peer_3"], d.thread, "Three")
+    assert _facts(_module_page(client, d), d.thread.id)[:2] == ["2 new posts", "Stage: Reflect"]
+    _page(client, d.thread.id)  # reading the thread moves the marker
+    assert _facts(_module_page(client, d), d.thread.id)[:2] == ["No new posts", "Stage: Reflect"]
+    client.post_form("/logout", {}, token_from="/")
+    login(client, d.people["facilitator_a"])
+    assert _facts(_module_page(client, d), d.thread.id)[:2] == ["4 new posts", "Stage: Reflect"]
+
+
 # --- what a read writes, and what it costs -----------------------------------------------------
 
 def test_the_unread_marker_is_written_after_the_response_and_only_when_it_moves(
