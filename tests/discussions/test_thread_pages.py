@@ -90,9 +90,10 @@ def test_a_learner_who_has_not_posted_sees_no_post_no_name_and_no_pseudonym(app,
     assert 'id="composer-body"' not in page  # one reflection each
 
 
-def test_the_page_has_no_inline_code(app, client, login, d):
+def test_the_page_loads_its_script_and_has_no_inline_code(app, client, login, d):
     login(client, d.people["learner_a"])
     page = _page(client, d.thread.id)
+    assert '<script src="/static/js/thread.js" defer></script>' in page
     assert "<script>" not in page and " style=" not in page and "onclick" not in page
     assert f'data-live-room="thread:{d.thread.id}"' in page
     assert f'data-draft-url="/api/v1/threads/{d.thread.id}/draft"' in page
