@@ -1,18 +1,21 @@
-"""The demo: users for each role, a program and a running cohort. Idempotent."""
+"""The demo: users for each role, a program, a running cohort and its first discussions.
+Idempotent."""
 
 import contextlib
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.accounts.services import hash_password
 from app.cohorts.authoring import add_module, create_program, launch_cohort
-from app.cohorts.models import Cohort, Program
+from app.cohorts.models import Cohort, CohortModule, Program
 from app.cohorts.releases import release_due_modules
 from app.cohorts.roster import add_member
 from app.db import get_session, transaction, utcnow
+from app.discussions import posting
 from app.discussions import services as discussions
+from app.discussions.models import Post, Thread
 from app.errors import Conflict
 from app.peer_review import services as peer_review
 
@@ -26,7 +29,8 @@ USERS = [
     *[(f"learner{n}@demo.test", name, "learner", {}) for n, name in enumerate(
         ["Lena", "Marco", "Priya", "Tomás", "Yuki", "Amara", "Jonas", "Sofia"], start=1)],
 ]
-#: (title, Markdown content, release offset in days, discussion prompt (title, body))
+#: (title, Markdown content, release offset in days, discussion prompt (title, body, and
+#: stage offsets where they differ from the defaults))
 MODULES = [
     ("Why feedback matters",
      "Feedback is how we find out what our work does to other people.\n\n"
@@ -37,7 +41,10 @@ MODULES = [
      "Read the notes, then share one piece of feedback that changed how you work.",
      0, ("Feedback that changed how you work",
          "Think of one piece of feedback that changed how you work. What was said, by whom, "
-         "and why did it land?")),
+         "and why did it land?",
+         # Three weeks to talk it through: the cohort started two weeks ago, so the demo
+         # shows this discussion in its synthesis stage.
+         {"respond_after_days": 2, "synthesize_after_days": 10, "close_after_days": 21})),
     ("Asking for feedback",
      "Most useful feedback is asked for. A good request is **specific** (\"how did my "
      "opening land?\"), **timely** (right after the meeting) and **safe to answer** (you "
@@ -47,7 +54,9 @@ MODULES = [
      "3. Ask it — and notice how it feels.",
      7, ("What stops us asking?",
          "What makes asking for feedback hard for you, or in our team? Name one thing that "
-         "would make it easier.")),
+         "would make it easier.",
+         # Released a week ago: replies are open in the demo whatever the hour.
+         {"respond_after_days": 2, "synthesize_after_days": 10, "close_after_days": 14})),
     ("Giving kind, specific feedback",
      "**Situation, behaviour, impact** (SBI) keeps feedback about what happened:\n\n"
      "> *In Tuesday's planning meeting* (situation) *you summarised each option before we "
@@ -125,11 +134,12 @@ def seed_demo() -> list[tuple[str, str]]:
                 summary="A six-week program on asking for, giving and using feedback.",
                 goals=["Ask for feedback", "Give specific, kind feedback", "Psychological safety"],
                 now=now)
-            for position, (title, body, offset, (prompt_title, prompt_body)) in enumerate(
-                    MODULES):
+            for position, (title, body, offset, (prompt_title, prompt_body, *stages)) in \
+                    enumerate(MODULES):
                 module = add_module(owner, program.id, title=title, body=body,
                                     release_offset_days=offset)
-                discussions.add_prompt(owner, module.id, title=prompt_title, body=prompt_body)
+                discussions.add_prompt(owner, module.id, title=prompt_title, body=prompt_body,
+                                       **(stages[0] if stages else {}))
                 if position == ASSIGNMENT_MODULE:
                     peer_review.add_assignment(owner, module.id, **ASSIGNMENT)
         cohort = session.scalar(select(Cohort).where(Cohort.program_id == program.id,
@@ -144,4 +154,121 @@ def seed_demo() -> list[tuple[str, str]]:
                     add_member(owner, cohort.id, email=email, role=role, now=now)
     # Releases whose time has passed (the cohort started two weeks ago) happen now.
     release_due_modules(now=now)
+    seed_discussions(cohort.id, users)
     return [(email, role) for email, _, role, _ in USERS]
+
+
+# --- posts in the first two discussions --------------------------------------------------
+
+#: A post: (key, author's e-mail, hours after the module's release, anonymous, Markdown,
+#: key of the post it replies to or None). Learners 6 to 8 have not posted in the second
+#: discussion, so signing in as one of them shows post first from the other side.
+FIRST_DISCUSSION = [
+    ("note", "facilitator@demo.test", 3, False,
+     "Welcome! Take your time with this one. Short is fine: what was said, who said it, "
+     "and what you did differently afterwards.", None),
+    ("lena", "learner1@demo.test", 22, False,
+     "In my first month a colleague told me, after a client call: *\"you answered the "
+     "question you expected, not the one they asked.\"* It stung, but she was right. I "
+     "now repeat the client's question back before I answer it.", None),
+    ("marco", "learner2@demo.test", 26, True,
+     "My manager once said my status reports were *\"complete but unreadable\"*. I was "
+     "embarrassed for a day. Since then every report starts with three lines: what "
+     "changed, what is at risk, what I need.", None),
+    ("priya", "learner3@demo.test", 31, False,
+     "The feedback that changed me most was about silence. A senior engineer noticed I "
+     "never spoke in design reviews and asked me, privately, to bring **one** question to "
+     "the next one. One question became a habit.", None),
+    ("tomas", "learner4@demo.test", 40, True,
+     "Someone told me that my code reviews read as orders. I had never thought about "
+     "tone in a review. I now write *\"what do you think about…\"* instead of "
+     "*\"change this to…\"*, and the discussions got better.", None),
+    ("yuki", "learner5@demo.test", 45, False,
+     "A mentor said I apologised before every idea. Once I noticed it I could not stop "
+     "noticing it. Dropping the \"sorry, this might be stupid, but\" made people listen "
+     "to the idea instead of the apology.", None),
+    ("priya-lena", "learner3@demo.test", 52, False,
+     "Repeating the question back is such a simple check. Do you do it in writing too?",
+     "lena"),
+    ("lena-priya", "learner1@demo.test", 60, False,
+     "Yes, in e-mails I start with \"You asked whether…\". Your one-question habit is "
+     "something I want to try in our planning meetings.", "priya"),
+    ("lena-marco", "learner1@demo.test", 62, False,
+     "Three lines at the top is a great rule. I am stealing it for my weekly update.",
+     "marco"),
+    ("marco-priya", "learner2@demo.test", 70, True,
+     "The private ask is the key part, I think. Being put on the spot in the meeting "
+     "would have had the opposite effect.", "priya"),
+    ("yuki-tomas", "learner5@demo.test", 75, False,
+     "Asking instead of telling works in reviews of documents too. Thanks for sharing "
+     "this.", "tomas"),
+    ("tomas-yuki", "learner4@demo.test", 80, True,
+     "I apologise before ideas too. Going to count how often this week.", "yuki"),
+    ("synthesis", "facilitator@demo.test", 10 * 24 + 2, False,
+     "**What we noticed together:** the feedback that changed how we work was *specific* "
+     "(a question, a report, a habit), often *given in private*, and came with something "
+     "to try. Several of you turned it straight into a small rule. Keep those rules in "
+     "mind for week 3, when we write feedback ourselves.", None),
+    ("lena-take-away", "learner1@demo.test", 10 * 24 + 20, False,
+     "My take-away: feedback lands when it names one thing I did and leaves me something "
+     "to try. I will ask for it that way too.", None),
+]
+#: Reactions: (author's e-mail, key of the post, kind, hours after release).
+FIRST_REACTIONS = [
+    ("learner2@demo.test", "lena", "insightful", 30), ("learner3@demo.test", "lena", "thanks", 33),
+    ("learner1@demo.test", "priya", "insightful", 50), ("learner5@demo.test", "priya",
+                                                        "insightful", 51),
+    ("learner4@demo.test", "synthesis", "thanks", 10 * 24 + 5),
+]
+SECOND_DISCUSSION = [
+    ("lena", "learner1@demo.test", 20, False,
+     "Honestly: I am afraid the answer will be \"it was fine\", which tells me nothing. "
+     "What would help is asking a narrower question, like *\"was the second half too "
+     "long?\"*", None),
+    ("marco", "learner2@demo.test", 25, True,
+     "In our team asking for feedback feels like admitting you are unsure. If leads asked "
+     "for feedback on their own work first, it would feel normal.", None),
+    ("priya", "learner3@demo.test", 29, True,
+     "Time. Everyone is busy, and asking feels like giving people homework. A two-minute "
+     "form after a demo might lower the cost.", None),
+    ("tomas", "learner4@demo.test", 33, False,
+     "I do not know whom to ask. The people who saw my work are not always the people I "
+     "feel safe with.", None),
+    ("priya-lena", "learner3@demo.test", 55, True,
+     "A narrow question is also easier to answer honestly. \"Was it fine?\" invites "
+     "politeness.", "lena"),
+    ("lena-marco", "learner1@demo.test", 60, False,
+     "Leads going first would change a lot. Could we suggest it at the next retro?",
+     "marco"),
+]
+SECOND_REACTIONS = [
+    ("learner4@demo.test", "marco", "insightful", 40), ("learner1@demo.test", "priya",
+                                                        "thanks", 50),
+]
+
+
+def seed_discussions(cohort_id: int, users: dict[str, User]) -> None:
+    """Posts, replies and reactions in the first two discussions of the demo cohort, each
+    written through the posting services at its own moment after the module's release (so
+    stages and gates apply as they would have). A discussion with posts is left alone."""
+    session = get_session()
+    threads = session.execute(
+        select(Thread, CohortModule.release_at)
+        .join(CohortModule, CohortModule.id == Thread.cohort_module_id)
+        .where(Thread.cohort_id == cohort_id).order_by(CohortModule.position, Thread.position)
+    ).all()[:2]
+    for (thread, release_at), posts, reactions in zip(
+            threads, (FIRST_DISCUSSION, SECOND_DISCUSSION),
+            (FIRST_REACTIONS, SECOND_REACTIONS), strict=False):
+        if session.scalar(select(func.count(Post.id)).where(Post.thread_id == thread.id)):
+            continue
+        made: dict[str, int] = {}
+        for key, email, hours, anonymous, body, replies_to in posts:
+            view = posting.create_post(
+                users[email], thread.id, body=body, anonymous=anonymous,
+                parent_id=made[replies_to] if replies_to else None,
+                now=release_at + timedelta(hours=hours))
+            made[key] = view.id
+        for email, key, kind, hours in reactions:
+            posting.react(users[email], made[key], kind, on=True,
+                          now=release_at + timedelta(hours=hours))

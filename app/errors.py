@@ -134,12 +134,13 @@ def _handle_domain_error(error: DomainError):
                         details=error.details)
 
 
+#: What a request without a valid CSRF token is told (pages that keep typed text say more).
+CSRF_FAILED = "The form or request had no valid CSRF token. Reload the page and try again."
+
+
 def _handle_csrf_error(error: CSRFError):
     """Present a missing or bad CSRF token."""
-    return render_error(
-        400, "csrf_failed",
-        "The form or request had no valid CSRF token. Reload the page and try again.",
-    )
+    return render_error(400, "csrf_failed", CSRF_FAILED)
 
 
 def _handle_http_error(error: HTTPException):

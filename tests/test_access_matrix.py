@@ -151,6 +151,18 @@ ID_ROUTES = {
         "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
     "/reveals/<int:reveal_id>/decline":
         "tests/discussions/test_moderation_pages.py::test_every_page_answers_each_role",
+    "/threads/<int:thread_id>":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/threads/<int:thread_id>/posts":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/posts/<int:post_id>/edit":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/posts/<int:post_id>/delete":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/posts/<int:post_id>/revisions":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/posts/<int:post_id>/reactions":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
     "/modules/<int:module_id>/assignments/new":
         "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",
     "/modules/<int:module_id>/assignments/<int:assignment_id>/edit":

@@ -10,7 +10,7 @@ from app.accounts.services import authenticate
 from app.cohorts.models import Cohort, CohortModule, Membership, Module, Program, ProgramGoal
 from app.db import utcnow
 from app.demo import DEMO_COHORT, DEMO_PASSWORD, DEMO_PROGRAM
-from app.discussions.models import Prompt, Thread
+from app.discussions.models import Post, Prompt, Reaction, Thread
 from app.errors import Invalid
 from app.peer_review.models import Assignment, CohortAssignment
 from tests.factories import create_user
@@ -153,6 +153,31 @@ def test_demo_cohort_started_two_weeks_ago_with_its_first_modules_open(runner, d
                                     .where(CohortAssignment.cohort_id == cohort.id))
         assert assignment.cohort_module_id == modules[1].id
         assert len(assignment.rubric.criteria) == 2
+
+
+def test_demo_discussions_have_posts_replies_and_reactions_written_in_their_stages(runner,
+                                                                                  db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        threads = session.scalars(select(Thread).order_by(Thread.cohort_module_id)).all()
+        rows = session.execute(select(Post.thread_id, Post.kind, Post.anonymity)).all()
+        per_thread = {t.id: [(kind, anonymity) for thread_id, kind, anonymity in rows
+                             if thread_id == t.id] for t in threads}
+        first, second = threads[0].id, threads[1].id
+        assert {kind for kind, _ in per_thread[first]} == {"reflection", "reply", "synthesis"}
+        assert ("reflection", "peers") in per_thread[first]
+        assert ("reply", "peers") in per_thread[second]
+        assert all(not per_thread[t.id] for t in threads[2:])
+        assert session.scalar(select(func.count()).select_from(Reaction)) > 0
+        # Learners 6 to 8 have not posted in the second discussion: post first to try.
+        later = session.scalars(select(User.id).where(User.email.in_(
+            ["learner6@demo.test", "learner7@demo.test", "learner8@demo.test"]))).all()
+        assert session.scalar(select(func.count(Post.id)).where(
+            Post.thread_id == second, Post.author_id.in_(later))) == 0
+    posts = len(rows)
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        assert session.scalar(select(func.count(Post.id))) == posts
 
 
 def test_demo_seed_twice_changes_nothing(runner, db):

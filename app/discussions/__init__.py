@@ -4,8 +4,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the discussion and moderation pages and API, and copy prompts when a cohort
-    launches."""
+    """Register the discussion pages (prompts, threads, moderation) and API, and copy
+    prompts when a cohort launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
     from app.discussions import (
@@ -15,10 +15,12 @@ def init_app(app: Flask) -> None:
         moderation_views,
         posts_api,
         services,
+        thread_views,
         views,
     )
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(thread_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(posts_api.bp)
     app.register_blueprint(moderation_api.bp)

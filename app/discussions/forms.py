@@ -1,4 +1,4 @@
-"""Discussion prompt forms (Flask-WTF: CSRF token on every one).
+"""Discussion forms: prompts, and posts in threads (Flask-WTF: CSRF token on every one).
 
 The forms only read the input; the rules (lengths, ranges, stage order) live in the
 services, whose field errors the views put next to the matching inputs.
@@ -6,6 +6,8 @@ services, whose field errors the views put next to the matching inputs.
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+from wtforms.widgets import HiddenInput
 
 from app.discussions.models import PROMPT_DEFAULTS
 
@@ -55,3 +57,40 @@ class DeleteForm(FlaskForm):
     """Confirms a deletion (the CSRF token is the point)."""
 
     submit = SubmitField("Delete prompt")
+
+
+class PostForm(FlaskForm):
+    """A new post or reply, as the thread page's composers send it (they are written by
+    hand in the template: one page has many of them)."""
+
+    body = TextAreaField("Your post")
+    anonymous = BooleanField("Post anonymously")
+    #: The post a reply answers; empty for a new top-level post.
+    parent_id = IntegerField("Reply to", validators=[Optional()], widget=HiddenInput())
+
+
+class EditPostForm(FlaskForm):
+    """A change to one's own post, from the version it started from."""
+
+    body = TextAreaField("Your post", render_kw={"rows": 10})
+    #: The version the edit started from; a newer one saved meanwhile is a conflict.
+    version = IntegerField(validators=[Optional()], widget=HiddenInput())
+    submit = SubmitField("Save changes")
+
+
+class DeletePostForm(FlaskForm):
+    """Confirms the deletion of a post (the CSRF token is the point)."""
+
+    submit = SubmitField("Delete post")
+
+
+class ReactionForm(FlaskForm):
+    """Reacting to a post, or taking the reaction back (``on`` is "1" or "0")."""
+
+    kind = StringField()
+    on = StringField()
+
+    @property
+    def turned_on(self) -> bool:
+        """Whether the reaction is being added."""
+        return self.on.data == "1"

@@ -165,6 +165,16 @@ def _own_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, Po
     return get_post_for(user, post_id, now=now, for_update=True)
 
 
+def check_can_edit(access: ThreadAccess, post: Post) -> None:
+    """NotAllowed (with the reason) unless the viewer may edit this post now: their own,
+    not deleted, in a thread they may still write in."""
+    if post.author_id != access.viewer.user.id or post.deleted_at is not None:
+        raise NotAllowed("Only the author can edit a post.", code="not_author")
+    if access.is_muted or (access.is_locked and not access.is_staff) or (
+            access.stage_name == "closed"):
+        raise NotAllowed(access.what_now(), code="cannot_edit")
+
+
 def edit_post(user: User, post_id: int, *, body: str, version: int,
               now: datetime) -> PostView:
     """Change the text of one's own post. ``version`` is the version the edit started
@@ -173,11 +183,7 @@ def edit_post(user: User, post_id: int, *, body: str, version: int,
     body = _clean_body(body)
     with transaction() as session:
         access, post = _own_post(user, post_id, now)
-        if post.author_id != user.id or post.deleted_at is not None:
-            raise NotAllowed("Only the author can edit a post.", code="not_author")
-        if access.is_muted or (access.is_locked and not access.is_staff) or (
-                access.stage_name == "closed"):
-            raise NotAllowed(access.what_now(), code="cannot_edit")
+        check_can_edit(access, post)
         if version != post.version:
             raise Conflict(
                 "This post was changed somewhere else since you started editing. Your text "
@@ -290,3 +296,8 @@ def get_draft(user: User, thread_id: int, *, parent_id: int | None = None) -> st
         Draft.thread_id == thread_id, Draft.user_id == user.id,
         Draft.parent_id == _draft_parent(parent_id))) or ""
 
+
+def list_drafts(user: User, thread_id: int) -> dict[int, str]:
+    """The person's drafts in a thread by the post they reply to (0: a new post); one query."""
+    return dict(get_session().execute(select(Draft.parent_id, Draft.body).where(
+        Draft.thread_id == thread_id, Draft.user_id == user.id)).all())

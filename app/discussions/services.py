@@ -4,8 +4,8 @@ the prompt and thread parts that module pages show."""
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import defer
+from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy.orm import aliased, defer
 
 from app import audit
 from app.accounts.models import User
@@ -14,7 +14,17 @@ from app.cohorts.models import Cohort, CohortModule, Module
 from app.cohorts.parts import Link, ModulePart
 from app.cohorts.schedule import days_after
 from app.db import get_session, lock_for_update, transaction, utcnow
-from app.discussions.models import PROMPT_DEFAULTS, PROMPT_SETTINGS, Prompt, Thread
+from app.discussions.models import (
+    CLOSED,
+    PROMPT_DEFAULTS,
+    PROMPT_SETTINGS,
+    STAGES,
+    Post,
+    Prompt,
+    Thread,
+    ThreadParticipant,
+)
+from app.discussions.threads import STAGE_LABELS, current_stage, stage_opens
 from app.errors import Invalid, NotFound
 from app.text import one_line_problem
 
@@ -207,12 +217,50 @@ def thread_dates(thread: Thread, release_at: datetime,
 
 @cache
 def _cohort_threads_statement():
-    """The threads of some cohort modules (``module_ids``), built once: pages ask for it on
-    every view."""
-    return (select(Thread)
-            .where(Thread.cohort_module_id.in_(bindparam("module_ids", expanding=True)))
+    """The threads of some cohort modules (``module_ids``) with one viewer's (``user_id``)
+    place in each — when they posted their reflection — and how many posts by others are
+    newer than the last one they were shown, in one statement (built once: pages ask for it
+    on every view)."""
+    viewer = bindparam("user_id")
+    in_modules = Thread.cohort_module_id.in_(bindparam("module_ids", expanding=True))
+    seen = aliased(ThreadParticipant)
+    unread = (
+        select(Post.thread_id, func.count(Post.id).label("unread"))
+        .join(Thread, Thread.id == Post.thread_id)
+        .outerjoin(seen, and_(seen.thread_id == Post.thread_id, seen.user_id == viewer))
+        .where(in_modules, Post.id > func.coalesce(seen.last_seen_post_id, 0),
+               Post.author_id != viewer, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+        .group_by(Post.thread_id)
+        .subquery())
+    mine = aliased(ThreadParticipant)
+    return (select(Thread, mine.posted_at, unread.c.unread)
+            .outerjoin(mine, and_(mine.thread_id == Thread.id, mine.user_id == viewer))
+            .outerjoin(unread, unread.c.thread_id == Thread.id)
+            .where(in_modules)
             .options(defer(Thread.body))  # pages show the stored HTML
             .order_by(Thread.cohort_module_id, Thread.position))
+
+
+def _new_posts(count: int) -> str:
+    """'No new posts', '1 new post', '3 new posts'."""
+    if count == 0:
+        return "No new posts"
+    return "1 new post" if count == 1 else f"{count} new posts"
+
+
+def _viewer_facts(viewer: CohortAccess, thread: Thread, module: CohortModule,
+                  posted_at: datetime | None, unread: int, now: datetime) -> tuple[str, ...]:
+    """What a thread means for this viewer now: a learner who has not posted is asked to
+    (post first: no count that reveals peers' posts); anyone else gets their unread posts
+    and the stage. Nothing before the module's release (only staff see those threads)."""
+    if not module.is_released(now):
+        return ()
+    stage = current_stage(thread, stage_opens(thread, module.release_at, viewer.cohort.timezone),
+                          now)
+    if not viewer.is_staff and posted_at is None:
+        return ("Post your reflection to see your peers'",) if stage < CLOSED else (
+            f"Stage: {STAGE_LABELS['closed']}",)
+    return (_new_posts(unread), f"Stage: {STAGE_LABELS[STAGES[stage]]}")
 
 
 class DiscussionParts:
@@ -241,20 +289,25 @@ class DiscussionParts:
 
     def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
-        """Threads of several cohorts' modules in one query."""
-        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
+        """Threads of several cohorts' modules in one query, each with what it means for
+        the viewer (one person in every group) at the moment of asking: the part interface
+        carries no clock, so the stage is worked out at ``utcnow()``."""
+        placed = {m.id: (viewer, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
-        threads = get_session().scalars(_cohort_threads_statement(),
-                                        {"module_ids": list(placed)}).all()
+        rows = get_session().execute(_cohort_threads_statement(), {
+            "module_ids": list(placed), "user_id": groups[0][0].user.id}).all()
+        now = utcnow()
         parts = []
-        for thread in threads:
-            cohort, module = placed[thread.cohort_module_id]
+        for thread, posted_at, unread in rows:
+            viewer, module = placed[thread.cohort_module_id]
             parts.append(ModulePart(
                 kind="thread", id=thread.id, module_id=thread.cohort_module_id,
                 position=thread.position, title=thread.title, body_html=thread.body_html,
-                facts=tuple(_shared_facts(thread)),
-                dates=thread_dates(thread, module.release_at, cohort.timezone),
+                link=Link.to("threads.thread", thread_id=thread.id),
+                facts=(*_viewer_facts(viewer, thread, module, posted_at, unread or 0, now),
+                       *_shared_facts(thread)),
+                dates=thread_dates(thread, module.release_at, viewer.cohort.timezone),
             ))
         return parts
 

@@ -56,6 +56,12 @@ def stage_by_date(opens: tuple[datetime, ...], now: datetime) -> int:
     return stage
 
 
+def current_stage(thread: Thread, opens: tuple[datetime, ...], now: datetime) -> int:
+    """The thread's stage at ``now``: the later of what its dates give and where a
+    facilitator advanced it."""
+    return max(stage_by_date(opens, now), thread.advanced_stage)
+
+
 def peers_posted_text(count: int) -> str:
     """'No peers have posted yet', 'A few peers have posted' (below MIN_GROUP), '7 peers…'."""
     if count == 0:
@@ -249,6 +255,6 @@ def get_thread_for(user: User, thread_id: int, *, now: datetime,
     if not viewer.is_staff and not module.is_released(now):
         raise NotFound()
     opens = stage_opens(thread, module.release_at, thread.cohort.timezone)
-    stage = max(stage_by_date(opens, now), thread.advanced_stage)
+    stage = current_stage(thread, opens, now)
     return ThreadAccess(viewer=viewer, thread=thread, module=module, participant=participant,
                         muted_until=muted_until, now=now, opens=opens, stage=stage)

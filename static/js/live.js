@@ -6,11 +6,19 @@
   "use strict";
   if (typeof io !== "function") { return; }
 
+  // Messages that come together (a new post and the notice of the same reply) are said
+  // together: the second would otherwise replace the first before it is read.
   var announcer = document.getElementById("live-announcer");
+  var waiting = [];
   function announce(text) {
     if (!announcer || !text) { return; }
+    waiting.push(text);
+    if (waiting.length > 1) { return; }
     announcer.textContent = "";
-    window.setTimeout(function () { announcer.textContent = text; }, 50);
+    window.setTimeout(function () {
+      announcer.textContent = waiting.join(" ");
+      waiting = [];
+    }, 50);
   }
 
   var rooms = Array.prototype.map.call(

@@ -9,7 +9,7 @@ from app.audit import AuditEntry
 from app.cohorts.access import get_module_for, get_program_for, list_cohort_modules
 from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
-from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
+from app.cohorts.parts import Link, parts_of_cohort_modules, parts_of_modules
 from app.cohorts.signals import cohort_launched
 from app.discussions import services
 from app.discussions.models import Prompt, Thread
@@ -252,14 +252,16 @@ def test_thread_dates_keep_local_time_across_the_daylight_saving_change(app, db,
     with app.app_context():
         access, modules = list_cohort_modules(owner, cohort.id)
         (part,) = parts_of_cohort_modules(access, modules)[modules[0].id]
-    assert part.kind == "thread" and part.link is None
+    assert part.kind == "thread" and part.link == Link.to("threads.thread", thread_id=part.id)
     assert modules[0].release_at == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
     assert part.dates == (
         ("Replies open", datetime(2026, 3, 25, 8, 0, tzinfo=UTC)),
         ("Synthesis opens", datetime(2026, 3, 28, 8, 0, tzinfo=UTC)),
         ("Closes", datetime(2026, 3, 30, 7, 0, tzinfo=UTC)),
     )
-    assert part.facts == ("Reply to at least 2 peers", "Anonymous posting allowed")
+    # The owner's own facts first: nothing unread, and the stage now (long closed).
+    assert part.facts == ("No new posts", "Stage: Closed", "Reply to at least 2 peers",
+                          "Anonymous posting allowed")
 
 
 def test_providers_ask_once_however_many_modules(app, db, authoring, query_counter):

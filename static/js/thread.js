@@ -1,0 +1,211 @@
+// Threads, live: posts written, edited or hidden elsewhere, the "peers have posted" count
+// and stage changes reach an open thread page; what people type is kept as a draft.
+//
+// The page gives everything: the thread (data-thread-id on .thread-page, whose
+// data-live-room live.js joins on every connect, reconnects included), the draft address
+// (data-draft-url) and a <template> of a post rendered by the server with this page's
+// forms and CSRF token. The template's addresses and ids carry a placeholder id
+// (data-placeholder-id) that becomes the new post's id: no address is built here.
+//
+// Catch-up after a lost connection: events sent while the socket was down are not sent
+// again, so after a reconnect the page says that posts may be missing and offers a reload.
+// It does not fetch the posts itself, which could throw away a reply being typed.
+(function () {
+  "use strict";
+  var page = document.querySelector(".thread-page[data-thread-id]");
+  if (!page) { return; }
+  var threadId = parseInt(page.getAttribute("data-thread-id"), 10);
+
+  // --- drafts: saved a second after the last keystroke ------------------------------------
+  var draftUrl = page.getAttribute("data-draft-url");
+  var tokenMeta = document.querySelector("meta[name=csrf-token]");
+  var DRAFT_DELAY = 1000;
+
+  function saveDraft(textarea) {
+    var status = textarea.parentNode.querySelector("[data-draft-status]");
+    var parentId = parseInt(textarea.getAttribute("data-draft-parent"), 10) || null;
+    function say(text) { if (status) { status.textContent = text; } }
+    window.fetch(draftUrl, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-CSRFToken": tokenMeta ? tokenMeta.getAttribute("content") : ""
+      },
+      body: JSON.stringify({ body: textarea.value, parent_id: parentId })
+    }).then(function (response) {
+      say(response.ok ? "Draft saved." : "Draft not saved; your text is still here.");
+    }, function () {
+      say("Draft not saved (offline); your text is still here.");
+    });
+  }
+
+  if (draftUrl && window.fetch) {
+    page.addEventListener("input", function (event) {
+      var textarea = event.target;
+      if (!textarea.matches || !textarea.matches("textarea[data-draft-parent]")) { return; }
+      window.clearTimeout(textarea.draftTimer);
+      textarea.draftTimer = window.setTimeout(function () { saveDraft(textarea); }, DRAFT_DELAY);
+    });
+    // Posting removes the draft on the server: no autosave may follow and bring it back.
+    page.addEventListener("submit", function (event) {
+      var textarea = event.target.querySelector("textarea[data-draft-parent]");
+      if (textarea) { window.clearTimeout(textarea.draftTimer); }
+    });
+  }
+
+  // --- live events ------------------------------------------------------------------------
+  var live = window.cohortLive;
+  if (!live) { return; }
+  var socket = live.socket;
+  var zone = page.getAttribute("data-viewer-zone") || undefined;
+
+  function slot(article, name) {
+    // A post's own slots come before its replies, so the first match is its own.
+    return article.querySelector("[data-slot=" + name + "]");
+  }
+  function show(element, visible) { if (element) { element.hidden = !visible; } }
+  function setText(element, text) { if (element) { element.textContent = text; } }
+
+  function kindLabel(post) {
+    if (post.kind === "reply") { return "Reply"; }
+    if (post.kind === "synthesis") { return post.author.is_staff ? "Synthesis" : "Take-away"; }
+    return post.author.is_staff ? "Note" : "Reflection";
+  }
+
+  function formatTime(iso) {
+    var date = new Date(iso);
+    try {
+      return date.toLocaleString("en-GB", {
+        timeZone: zone, weekday: "short", day: "2-digit", month: "short",
+        hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+      });
+    } catch (error) {
+      return date.toLocaleString();
+    }
+  }
+
+  function setBody(article, post) {
+    var body = slot(article, "body");
+    if (!body) { return; }
+    if (post.body_html !== null && post.body_html !== undefined) {
+      // Cleaned by the server when it was written (app/sanitize.py), as on the page.
+      body.innerHTML = post.body_html;
+    } else {
+      body.textContent = "";
+      var placeholder = document.createElement("p");
+      placeholder.className = "placeholder";
+      placeholder.textContent = post.placeholder || "";
+      body.appendChild(placeholder);
+    }
+  }
+
+  function setState(article, post) {
+    ["shown", "hidden", "deleted"].forEach(function (state) {
+      article.classList.toggle("post-" + state, post.state === state);
+    });
+    article.classList.toggle("post-highlighted", !!post.highlighted);
+    article.classList.toggle("post-pinned", !!post.pinned);
+    show(slot(article, "highlighted"), !!post.highlighted);
+    show(slot(article, "pinned"), !!post.pinned);
+    show(slot(article, "edited"), !!post.edited);
+    if (post.reactions) {
+      Object.keys(post.reactions).forEach(function (kind) {
+        setText(slot(article, "reactions") &&
+                slot(article, "reactions").querySelector("[data-count=" + kind + "]"),
+                String(post.reactions[kind]));
+      });
+    }
+  }
+
+  function fromTemplate(kind, id) {
+    var template = page.querySelector("template[data-post-template=" + kind + "]");
+    if (!template) { return null; }
+    var placeholder = template.getAttribute("data-placeholder-id");
+    var fragment = template.content.cloneNode(true);
+    Array.prototype.forEach.call(fragment.querySelectorAll("*"), function (element) {
+      Array.prototype.forEach.call(element.attributes, function (attribute) {
+        if (attribute.value.indexOf(placeholder) !== -1) {
+          element.setAttribute(attribute.name, attribute.value.split(placeholder).join(String(id)));
+        }
+      });
+    });
+    return fragment.querySelector("article");
+  }
+
+  function thisThread(payload) {
+    return payload && payload.thread_id === threadId && payload.post;
+  }
+
+  socket.on("post_created", function (payload) {
+    if (!thisThread(payload)) { return; }
+    var post = payload.post;
+    if (document.getElementById("post-" + post.id)) { return; }
+    var list = post.parent_id
+      ? page.querySelector("[data-replies-for=\"" + post.parent_id + "\"]")
+      : page.querySelector("[data-post-list]");
+    if (!list) { return; }  // a reply to a post this page does not show
+    var article = fromTemplate(post.parent_id ? "reply" : "top", post.id);
+    if (!article) { return; }
+    setText(slot(article, "author"), post.author.label);
+    show(slot(article, "staff"), post.author.is_staff && !post.author.anonymous);
+    setText(slot(article, "kind"), kindLabel(post));
+    var time = slot(article, "time");
+    if (time) {
+      time.setAttribute("datetime", post.created_at);
+      time.textContent = formatTime(post.created_at);
+    }
+    show(slot(article, "new"), true);
+    setBody(article, post);
+    setState(article, post);
+    var item = document.createElement("li");
+    item.appendChild(article);
+    list.appendChild(item);
+    show(page.querySelector("[data-no-posts]"), false);
+    live.announce("New post by " + post.author.label + ".");
+  });
+
+  socket.on("post_updated", function (payload) {
+    if (!thisThread(payload)) { return; }
+    var article = document.getElementById("post-" + payload.post.id);
+    if (!article) { return; }
+    setBody(article, payload.post);
+    setState(article, payload.post);
+  });
+
+  socket.on("post_hidden", function (payload) {
+    if (!thisThread(payload)) { return; }
+    var post = payload.post;
+    var article = document.getElementById("post-" + post.id);
+    if (!article) { return; }
+    setBody(article, post);
+    setState(article, post);
+    if (post.body_html === null || post.body_html === undefined) {
+      // Nothing left to react or reply to.
+      ["footer", "reply-area"].forEach(function (name) {
+        var element = slot(article, name);
+        if (element) { element.parentNode.removeChild(element); }
+      });
+    }
+  });
+
+  socket.on("thread_activity", function (payload) {
+    if (!payload || payload.thread_id !== threadId) { return; }
+    setText(page.querySelector("[data-peers-posted]"), payload.peers_posted);
+  });
+
+  socket.on("thread_stage_changed", function (payload) {
+    if (!payload || payload.thread_id !== threadId) { return; }
+    setText(page.querySelector("[data-stage-label]"), payload.stage_label);
+    show(page.querySelector("[data-stage-reload]"), true);
+    live.announce("This discussion is now in its " + payload.stage_label +
+                  " stage. Reload to see what you can do now.");
+  });
+
+  var connectedBefore = socket.connected;
+  socket.on("connect", function () {
+    if (connectedBefore) { show(page.querySelector("[data-reconnected]"), true); }
+    connectedBefore = true;
+  });
+})();
