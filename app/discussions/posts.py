@@ -23,7 +23,9 @@ from app.errors import NotFound
 #: What peers see in place of a post that is not for them to read.
 PLACEHOLDERS = {
     "deleted": "This post was deleted.",
-    "hidden": "This post is hidden while a facilitator reviews it.",
+    "hidden": "This post was hidden by a facilitator.",
+    # Hidden by members' flags, before anyone has looked at it.
+    "flagged": "This post is hidden while a facilitator reviews it.",
 }
 
 
@@ -52,6 +54,8 @@ class PostView:
     my_reactions: frozenset[str] = frozenset()
     #: Why it was hidden: for its author and the staff.
     hidden_reason: str | None = None
+    #: Hidden by members' flags rather than by a facilitator.
+    hidden_by_flags: bool = False
     #: Open flags: staff only.
     flag_count: int | None = None
     can_edit: bool = False
@@ -61,7 +65,9 @@ class PostView:
     @property
     def placeholder(self) -> str | None:
         """The sentence shown instead of the post, if any."""
-        return PLACEHOLDERS.get(self.state) if self.body_html is None else None
+        if self.body_html is not None:
+            return None
+        return PLACEHOLDERS["flagged" if self.hidden_by_flags else self.state]
 
 
 def _coarse(moment: datetime) -> datetime:
@@ -98,6 +104,7 @@ def present_post(post: Post, author_name: str, viewer: CohortAccess, *,
         my_reactions=my_reactions,
         hidden_reason=(post.hidden_reason or None) if state == "hidden" and (mine or staff)
         else None,
+        hidden_by_flags=state == "hidden" and post.hidden_by_id is None,
         flag_count=post.flag_count if staff else None,
         can_edit=state != "deleted" and mine and may_write,
         can_delete=state != "deleted" and (mine or staff),

@@ -64,6 +64,7 @@ class ThreadOut(ResponseSchema):
     title: str
     body_html: str
     stage: str = Field(description="reflect, respond, synthesize or closed.")
+    stage_label: str = Field(description="The stage as people read it.")
     stages: StageDates
     what_now: str
     can_see_posts: bool
@@ -113,6 +114,7 @@ class PostOut(ResponseSchema):
     reactions: dict[str, int]
     my_reactions: list[str]
     hidden_reason: str | None
+    hidden_by_flags: bool = Field(description="Hidden by members' flags, pending review.")
     flag_count: int | None = Field(description="Staff only.")
     can_edit: bool
     can_delete: bool
@@ -181,6 +183,7 @@ def _thread_out(access) -> ThreadOut:
         id=access.thread.id, cohort_id=access.thread.cohort_id,
         module_id=access.thread.cohort_module_id, title=access.thread.title,
         body_html=access.thread.body_html, stage=access.stage_name,
+        stage_label=access.stage_label,
         stages=StageDates(reflect=opens[0], respond=opens[1], synthesize=opens[2],
                           closed=opens[3]),
         what_now=access.what_now(), can_see_posts=access.can_see_posts,

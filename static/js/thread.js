@@ -8,8 +8,10 @@
 // (data-placeholder-id) that becomes the new post's id: no address is built here.
 //
 // Catch-up after a lost connection: events sent while the socket was down are not sent
-// again, so after a reconnect the page says that posts may be missing and offers a reload.
-// It does not fetch the posts itself, which could throw away a reply being typed.
+// again, so after a reconnect the page asks the API (data-thread-url, data-posts-url) for
+// the thread and its posts as this viewer may see them, adds the posts it lacks and
+// updates the others in place, exactly as the events would have. Forms are left alone, so
+// a reply being typed is never lost. If that fails, the page offers a reload.
 (function () {
   "use strict";
   var page = document.querySelector(".thread-page[data-thread-id]");
@@ -138,16 +140,14 @@
     return payload && payload.thread_id === threadId && payload.post;
   }
 
-  socket.on("post_created", function (payload) {
-    if (!thisThread(payload)) { return; }
-    var post = payload.post;
-    if (document.getElementById("post-" + post.id)) { return; }
+  function insertPost(post, announce) {
+    if (document.getElementById("post-" + post.id)) { return false; }
     var list = post.parent_id
       ? page.querySelector("[data-replies-for=\"" + post.parent_id + "\"]")
       : page.querySelector("[data-post-list]");
-    if (!list) { return; }  // a reply to a post this page does not show
+    if (!list) { return false; }  // a reply to a post this page does not show
     var article = fromTemplate(post.parent_id ? "reply" : "top", post.id);
-    if (!article) { return; }
+    if (!article) { return false; }
     setText(slot(article, "author"), post.author.label);
     show(slot(article, "staff"), post.author.is_staff && !post.author.anonymous);
     setText(slot(article, "kind"), kindLabel(post));
@@ -163,7 +163,13 @@
     item.appendChild(article);
     list.appendChild(item);
     show(page.querySelector("[data-no-posts]"), false);
-    live.announce("New post by " + post.author.label + ".");
+    if (announce) { live.announce("New post by " + post.author.label + "."); }
+    return true;
+  }
+
+  socket.on("post_created", function (payload) {
+    if (!thisThread(payload)) { return; }
+    insertPost(payload.post, true);
   });
 
   socket.on("post_updated", function (payload) {
@@ -203,9 +209,65 @@
                   " stage. Reload to see what you can do now.");
   });
 
+  // --- catch-up after a reconnect ---------------------------------------------------------
+  function getJson(url) {
+    return window.fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      });
+  }
+
+  function applyPost(post) {
+    var article = document.getElementById("post-" + post.id);
+    if (article) {
+      setBody(article, post);
+      setState(article, post);
+    } else {
+      insertPost(post, false);
+    }
+  }
+
+  function catchUp() {
+    var threadUrl = page.getAttribute("data-thread-url");
+    var postsUrl = page.getAttribute("data-posts-url");
+    if (!window.fetch || !threadUrl || !postsUrl) { return Promise.reject(new Error("no fetch")); }
+    var added = 0;
+    function fetchPage(cursor) {
+      var url = postsUrl + "?limit=200" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+      return getJson(url).then(function (result) {
+        result.items.forEach(function (post) {
+          if (!document.getElementById("post-" + post.id)) { added += 1; }
+          applyPost(post);
+          post.replies.forEach(function (reply) {
+            if (!document.getElementById("post-" + reply.id)) { added += 1; }
+            applyPost(reply);
+          });
+        });
+        return result.next_cursor ? fetchPage(result.next_cursor) : null;
+      });
+    }
+    return getJson(threadUrl).then(function (thread) {
+      setText(page.querySelector("[data-peers-posted]"), thread.peers_posted);
+      var label = page.querySelector("[data-stage-label]");
+      if (label && label.textContent !== thread.stage_label) {
+        setText(label, thread.stage_label);
+        show(page.querySelector("[data-stage-reload]"), true);
+      }
+      return thread.can_see_posts ? fetchPage(null) : null;
+    }).then(function () {
+      if (added) {
+        live.announce(added === 1 ? "1 post arrived while you were offline."
+                                  : added + " posts arrived while you were offline.");
+      }
+    });
+  }
+
   var connectedBefore = socket.connected;
   socket.on("connect", function () {
-    if (connectedBefore) { show(page.querySelector("[data-reconnected]"), true); }
+    if (connectedBefore) {
+      catchUp().catch(function () { show(page.querySelector("[data-reconnected]"), true); });
+    }
     connectedBefore = true;
   });
 })();

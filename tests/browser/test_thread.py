@@ -1,9 +1,12 @@
-"""A staged discussion in a real browser: post first, anonymity, and a reply arriving live.
+"""A staged discussion in a real browser: post first, anonymity, a reply arriving live and
+a facilitator's hide reaching the open page.
 
 The demo's second discussion ("What stops us asking?") has replies open and four
 reflections by learners 1 to 4. Learner 7 posts anonymously; learner 8 sees only how many
 peers have posted until posting too, then sees learner 7's post under its pseudonym; when
-learner 7 replies to it, the reply appears on learner 8's open page without a reload.
+learner 7 replies to it, the reply appears on learner 8's open page without a reload; when
+the facilitator hides learner 7's reflection with a reason, it disappears from learner 8's
+page, again without a reload.
 """
 
 import re
@@ -98,3 +101,50 @@ def test_post_first_then_a_pseudonymous_reply_arrives_live(new_page, sign_in):
     assert b.evaluate("() => window.threadStillOpen === true")
     assert "Jonas" not in b.content()
     assert_accessible(b)
+
+    # The facilitator hides learner 7's reflection; learner 8's open page follows.
+    f = new_page()
+    sign_in(f, "facilitator@demo.test")
+    open_thread(f)
+    hidden = post_of(f, a_text)
+    expect(hidden.locator("[data-slot=author]").first).to_contain_text(pseudonym)
+    hidden.locator("summary", has_text="Moderate").first.click()
+    hidden.get_by_label("Why hide it (the author reads this)").first.fill(
+        "Names a colleague; please rewrite it without the name")
+    hidden.get_by_role("button", name=re.compile("^Hide")).first.click()
+    expect(f.get_by_role("status").first).to_be_visible()
+    gone = post_of(b, "This post was hidden by a facilitator.")
+    expect(gone).to_be_visible(timeout=LIVE_TIMEOUT)
+    expect(b.get_by_text(a_text)).to_have_count(0)
+    assert b.evaluate("() => window.threadStillOpen === true")
+    assert_accessible(b)
+
+
+def test_a_page_that_lost_its_connection_catches_up_when_it_returns(new_page, sign_in):
+    mark = uuid.uuid4().hex[:6]
+    reader = new_page()
+    sign_in(reader, "learner1@demo.test")
+    open_thread(reader)
+    expect(reader.locator("html")).to_have_attribute("data-live", "connected",
+                                                     timeout=LIVE_TIMEOUT)
+    reader.evaluate("() => { window.threadStillOpen = true; }")
+    own = reader.locator("[data-post-list] > li > article",
+                         has=reader.locator("[data-slot=author]", has_text="(you)")).first
+    own_text = own.locator("[data-slot=body]").first.inner_text()[:40]
+    reader.evaluate("() => window.cohortLive.socket.disconnect()")
+
+    # While learner 1's page is offline, learner 2 replies to learner 1's reflection.
+    writer = new_page()
+    sign_in(writer, "learner2@demo.test")
+    open_thread(writer)
+    target = post_of(writer, own_text)
+    target.locator("summary", has_text="Reply").click()
+    reply_text = f"Missed while you were away ({mark})."
+    target.get_by_role("textbox", name="Your reply").fill(reply_text)
+    target.get_by_role("button", name="Post reply").click()
+    expect(writer.get_by_role("status").first).to_have_text("Your reply is posted.")
+    assert reply_text not in reader.content()
+
+    reader.evaluate("() => window.cohortLive.socket.connect()")
+    expect(reader.get_by_text(reply_text)).to_be_visible(timeout=LIVE_TIMEOUT)
+    assert reader.evaluate("() => window.threadStillOpen === true")
