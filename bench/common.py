@@ -73,6 +73,14 @@ class Server:
             peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
         return max(peaks)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the workers have used so far."""
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Stop the master and its workers."""
         self.process.send_signal(signal.SIGTERM)
@@ -121,6 +129,8 @@ class WrkRun:
     #: Latency percentiles, in milliseconds.
     p50_ms: float
     p99_ms: float
+    #: Requests answered during the run.
+    requests: int
 
 
 _LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -152,7 +162,7 @@ def wrk_run(url: str, header: str | None, duration: int, connections: int,
     if size and requests and read / requests < 0.9 * size:
         raise SystemExit(f"{url}: answers smaller than the page (redirects?)\n{out}")
     return WrkRun(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                  _latency_ms(out, 50), _latency_ms(out, 99))
+                  _latency_ms(out, 50), _latency_ms(out, 99), requests)
 
 
 def wrk(url: str, header: str | None, duration: int, connections: int,

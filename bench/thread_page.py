@@ -26,7 +26,9 @@ machine's load falls on all of them alike:
 
 It prints requests per second (the median of the rounds), p50 and p99 latency (the median
 of the rounds' wrk percentiles), the ratio to the minimal-template ceiling, the load
-average and the workers' peak RSS.
+average and the workers' peak RSS. It also prints the workers' CPU time per request (from
+``/proc``, over each wrk run) and the ceiling's as a share of it: on a machine that other
+work keeps busy, throughput swings with the load, CPU time per request much less.
 
 ``--profile N`` instead serves N requests of each target in-process (Flask's test client,
 no server) under cProfile, and prints where the time goes: by package, then the functions
@@ -250,29 +252,36 @@ def main() -> None:
             for target, header in targets.values():  # warm up: imports, caches, templates
                 wrk_run(target, header, 2, args.connections)
             runs = {name: [] for name in targets}
+            cpu = {name: [] for name in targets}
             loads = [os.getloadavg()[0]]
             for _ in range(args.rounds):
                 for name, (target, header) in targets.items():
-                    runs[name].append(wrk_run(target, header, args.duration, args.connections,
-                                              sizes[name]))
+                    server = app if target.startswith(app.base) else ceiling
+                    before = server.cpu_seconds()
+                    run = wrk_run(target, header, args.duration, args.connections, sizes[name])
+                    cpu[name].append((server.cpu_seconds() - before) * 1000 / run.requests)
+                    runs[name].append(run)
                 loads.append(os.getloadavg()[0])
             rss = {"app": app.peak_rss_mb(), "ceiling": ceiling.peak_rss_mb()}
         finally:
             app.stop()
             ceiling.stop()
     top = statistics.median(run.requests_per_s for run in runs[CEILING])
+    top_cpu = statistics.median(cpu[CEILING])
     print(f"\n{args.rounds} rounds × {args.duration} s, {args.connections} connections, "
           f"gunicorn -w {args.workers} (sync), SQLite; load average during the run "
           f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores\n")
-    print("| target | bytes | req/s (median) | runs | p50 ms | p99 ms | ratio to ceiling |")
-    print("|---|---|---|---|---|---|---|")
+    print("| target | bytes | req/s (median) | runs | p50 ms | p99 ms | ratio to ceiling "
+          "| CPU ms/request | ceiling's CPU ÷ this |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, measured in runs.items():
         rate = statistics.median(run.requests_per_s for run in measured)
         each = ", ".join(f"{run.requests_per_s:.0f}" for run in measured)
         p50 = statistics.median(run.p50_ms for run in measured)
         p99 = statistics.median(run.p99_ms for run in measured)
+        per_request = statistics.median(cpu[name])
         print(f"| {name} | {sizes[name]:,} | {rate:,.0f} | {each} | {p50:.1f} | {p99:.1f} "
-              f"| {rate / top:.2f} |")
+              f"| {rate / top:.2f} | {per_request:.2f} | {top_cpu / per_request:.2f} |")
     print(f"\npeak RSS per worker after the run: app {rss['app']:.0f} MB, "
           f"ceiling {rss['ceiling']:.0f} MB")
 
