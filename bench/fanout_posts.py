@@ -245,8 +245,9 @@ def run_size(n: int, rounds: int, tmp: str) -> dict:
         idle = {kind: rss_mb(server.pid) for kind, (server, _) in servers.items()}
         app = PostSide(servers["app"][1], servers["app"][0].pid, plan)
         bare = BareSide(servers["bare"][1], servers["bare"][0].pid, n, app)
-        # The app first: its warm-up post tells the bare server how large to make its event.
-        asyncio.run(measure([app, bare], rounds))
+        # As in fanout.py, the bare server first; its warm-up goes out unpadded, and from
+        # the app's warm-up post on its event is as large as the app's.
+        asyncio.run(measure([bare, app], rounds))
         connected = {kind: rss_mb(server.pid) for kind, (server, _) in servers.items()}
     finally:
         for server, _ in servers.values():
