@@ -76,8 +76,10 @@ def serve_bare(port: int) -> None:
 
     @app.post("/broadcast")
     def broadcast():
-        socketio.emit("module_released", {"cohort_id": 1, "module_id": 1, "title": "Week 2"},
-                      to=request.args["room"])
+        payload = {"cohort_id": 1, "module_id": 1, "title": "Week 2"}
+        if request.args.get("pad"):  # as large as the app's event (bench/fanout_posts.py)
+            payload["padding"] = "x" * int(request.args["pad"])
+        socketio.emit("module_released", payload, to=request.args["room"])
         return "", 204
 
     @app.get("/")
@@ -194,6 +196,8 @@ class Client:
         self.port, self.auth = port, auth
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.arrivals: dict[str, float] = {}
+        #: The data of each event's first arrival.
+        self.payloads: dict[str, object] = {}
         self.acks: dict[int, asyncio.Future] = {}
         self.connected = asyncio.get_running_loop().create_future()
         self.next_ack = 0
@@ -253,8 +257,10 @@ class Client:
         elif text.startswith("44"):
             self.connected.set_exception(ConnectionError(text))
         elif text.startswith("42"):
-            name = json.loads(text[2:])[0]
-            self.arrivals.setdefault(name, at)
+            message = json.loads(text[2:])
+            if message[0] not in self.arrivals:
+                self.arrivals[message[0]] = at
+                self.payloads[message[0]] = message[1] if len(message) > 1 else None
         elif text.startswith("43"):
             body = text[2:]
             split = body.index("[")
@@ -293,6 +299,11 @@ def post(url: str, token: str | None) -> int:
 class Side:
     """One server of a run and its clients."""
 
+    #: The room every client joins.
+    room = "cohort:1"
+    #: Characters of padding in the bare server's event (0: none).
+    pad = 0
+
     def __init__(self, kind: str, port: int, pid: int, n: int, plan: dict | None):
         """The server ``kind`` on ``port`` (process ``pid``) with n clients to connect."""
         self.kind, self.port, self.pid, self.plan = kind, port, pid, plan
@@ -306,7 +317,8 @@ class Side:
     def trigger(self, number: int) -> int:
         """Broadcast (bare) or release a module (app); the HTTP status."""
         if self.kind == "bare":
-            return post(f"http://127.0.0.1:{self.port}/broadcast?room=cohort:1", None)
+            pad = f"&pad={self.pad}" if self.pad else ""
+            return post(f"http://127.0.0.1:{self.port}/broadcast?room={self.room}{pad}", None)
         return post(f"http://127.0.0.1:{self.port}/api/v1/cohorts/1/releases/"
                     f"{self.plan['module_ids'][number]}", self.plan["owner_token"])
 
@@ -318,7 +330,7 @@ class Side:
         cpu_0 = cpu_seconds(self.pid)
         await gather_limited(c.connect() for c in self.clients)
         cpu_1 = cpu_seconds(self.pid)
-        answers = await gather_limited(c.call("join", {"room": "cohort:1"})
+        answers = await gather_limited(c.call("join", {"room": self.room})
                                        for c in self.clients)
         cpu_2 = cpu_seconds(self.pid)
         self.connect_ms, self.join_ms = (cpu_1 - cpu_0) * 1000 / n, (cpu_2 - cpu_1) * 1000 / n
@@ -329,6 +341,7 @@ class Side:
         loop = asyncio.get_running_loop()
         for client in self.clients:
             client.arrivals.clear()
+            client.payloads.clear()
         started = time.monotonic()
         status = await loop.run_in_executor(None, self.trigger, number)
         assert status in (200, 204), status

@@ -28,26 +28,18 @@ the same load.
 
 import argparse
 import os
-import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-import urllib.request
 from datetime import timedelta
-from http.cookiejar import CookieJar
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PASSWORD = "bench-password"  # noqa: S105 (a throwaway account in a throwaway database)
+from bench.common import PASSWORD, ROOT, Server, check, sign_in, wrk  # noqa: E402
+
 LEARNER = "learner@bench.test"
-USER_AGENT = "bench-pages"
 
 
 def fifty_kb_of_markdown() -> str:
@@ -159,114 +151,6 @@ def _seed_elsewhere(checkout: Path, url: str) -> dict:
     return __import__("json").loads(out.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A gunicorn master serving one WSGI app on a local port."""
-
-    def __init__(self, target: str, env: dict, workers: int, chdir: Path,
-                 seed_first: bool = False):
-        self.ids = _seed_elsewhere(chdir, env["DATABASE_URL"]) if seed_first else None
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
-             "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--chdir", str(chdir),
-             "--log-level", "warning", target],
-            env={**os.environ, **env}, cwd=chdir)
-        self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/hello" if "ceiling" in target
-                                       else self.base + "/login", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            self.stop()
-            raise SystemExit(f"{target} did not start")
-
-    def worker_pids(self) -> list[int]:
-        """The master's worker processes."""
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
-                             capture_output=True, text=True, check=False).stdout
-        return [int(pid) for pid in out.split()]
-
-    def peak_rss_mb(self) -> float:
-        """The largest peak resident set (VmHWM) among the workers, in MB."""
-        peaks = []
-        for pid in self.worker_pids():
-            status = Path(f"/proc/{pid}/status").read_text()
-            peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
-        return max(peaks)
-
-    def stop(self) -> None:
-        """Stop the master and its workers."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-
-
-def sign_in(base: str) -> tuple[str, str]:
-    """The learner's session cookie header and an API bearer token."""
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    # Flask-Login's strong session protection ties the session to the browser's agent.
-    opener.addheaders = [("User-Agent", USER_AGENT)]
-    page = opener.open(base + "/login").read().decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"csrf_token": token, "email": LEARNER,
-                                   "password": PASSWORD}).encode()
-    opener.open(base + "/login", data=form).read()
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    request = urllib.request.Request(
-        base + "/api/v1/tokens", method="POST",
-        data=f'{{"email": "{LEARNER}", "password": "{PASSWORD}", "name": "bench"}}'.encode(),
-        headers={"Content-Type": "application/json"})
-    bearer = __import__("json").loads(urllib.request.urlopen(request).read())["token"]
-    return cookie, bearer
-
-
-def check(url: str, header: str | None) -> int:
-    """Fetch once and insist on a 200 with a body (a redirect to sign-in would be cheap)."""
-    headers = {"User-Agent": USER_AGENT}
-    if header:
-        name, value = header.split(": ", 1)
-        headers[name] = value
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request) as response:
-        body = response.read()
-        if response.status != 200 or response.url != url:
-            raise SystemExit(f"{url}: {response.status} {response.url}")
-        return len(body)
-
-
-def wrk(url: str, header: str | None, duration: int, connections: int,
-        size: int | None = None) -> float:
-    """Requests per second from one wrk run.
-
-    wrk counts only 4xx and 5xx answers as errors; a redirect to the sign-in page would be
-    cheap and look fast, so the bytes read per answer must also match the page's size.
-    """
-    command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-               "-H", f"User-Agent: {USER_AGENT}", url]
-    if header:
-        command[1:1] = ["-H", header]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out:
-        raise SystemExit(f"{url}: error answers\n{out}")
-    done = re.search(r"(\d+) requests in [\d.]+\w+, ([\d.]+)(\w+) read", out)
-    requests, amount, unit = int(done.group(1)), float(done.group(2)), done.group(3)
-    read = amount * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[unit]
-    if size and requests and read / requests < 0.9 * size:
-        raise SystemExit(f"{url}: answers smaller than the page (redirects?)\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-
 def main() -> None:
     """Seed, serve, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -293,10 +177,10 @@ def main() -> None:
         apps = [(servers[0], pages, "", env, ROOT)]
         if args.compare:
             before_env = {**env, "DATABASE_URL": f"sqlite:///{tmp}/before.db"}
-            before = Server("wsgi:app", before_env, args.workers, args.compare.resolve(),
-                            seed_first=True)
+            before_ids = _seed_elsewhere(args.compare.resolve(), before_env["DATABASE_URL"])
+            before = Server("wsgi:app", before_env, args.workers, args.compare.resolve())
             servers.append(before)
-            apps.append((before, _pages(before.ids), "before: ", before_env,
+            apps.append((before, _pages(before_ids), "before: ", before_env,
                          args.compare.resolve()))
         ceiling = Server("pages_ceiling:app", {}, args.workers, ROOT / "bench")
         servers.append(ceiling)
@@ -304,7 +188,7 @@ def main() -> None:
             targets = {}
             signed = []
             for server, its_pages, label, its_env, checkout in apps:
-                cookie, bearer = sign_in(server.base)
+                cookie, bearer = sign_in(server.base, LEARNER)
                 kinds = {"cookie": f"Cookie: {cookie}", "bearer": f"Authorization: Bearer {bearer}"}
                 signed.append((label, its_pages, its_env, checkout, kinds))
                 targets.update({label + name: (server.base + path, kinds[kind])

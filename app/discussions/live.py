@@ -16,13 +16,14 @@ A learner who posts their reflection has their sockets moved from ``waiting`` to
 ``readers`` before the event of their own post goes out.
 """
 
-from dataclasses import asdict
+from dataclasses import fields
 from types import SimpleNamespace
 
 from sqlalchemy import Integer, literal, select
 
 from app.cohorts.access import CohortAccess
 from app.cohorts.models import Membership
+from app.discussions.anonymity import AuthorView
 from app.discussions.models import STAGES, Post
 from app.discussions.posts import PostView, present_post
 from app.discussions.threads import STAGE_LABELS, ThreadAccess, get_thread_for
@@ -60,10 +61,21 @@ def authorise_thread(user, thread_id: int) -> str | bool:
     return audience_room(thread_id, audience_of(access))
 
 
+#: The fields of a post view and of its author, in the order the payload keeps.
+_POST_FIELDS = tuple(f.name for f in fields(PostView))
+_AUTHOR_FIELDS = tuple(f.name for f in fields(AuthorView))
+
+
 def post_payload(view: PostView) -> dict:
-    """A post view as JSON (the API's ``PostOut`` shape; live events send the same)."""
-    data = asdict(view)
+    """A post view as JSON (the API's ``PostOut`` shape; live events send the same).
+
+    Built field by field: ``dataclasses.asdict`` deep-copied every value and converted
+    each reply twice, which was half the time of a 50-post thread through the API.
+    """
+    data = {name: getattr(view, name) for name in _POST_FIELDS}
+    data["author"] = {name: getattr(view.author, name) for name in _AUTHOR_FIELDS}
     data["created_at"] = view.created_at.isoformat()
+    data["reactions"] = dict(view.reactions)
     data["my_reactions"] = sorted(view.my_reactions)
     data["placeholder"] = view.placeholder
     data["replies"] = [post_payload(reply) for reply in view.replies]

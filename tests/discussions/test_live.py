@@ -1,8 +1,14 @@
 """Live thread events: each audience receives its own presentation of the same post, and a
 learner's sockets move to the readers once they have posted."""
 
+from dataclasses import asdict
+from datetime import UTC, datetime
+
 import pytest
 
+from app.discussions.anonymity import AuthorView
+from app.discussions.live import post_payload
+from app.discussions.posts import PostView
 from app.extensions import socketio
 from tests.discussions.world import discussion, live_release
 from tests.http import bearer
@@ -72,3 +78,31 @@ def test_a_learner_who_posts_starts_receiving_posts(app, call, d):
          headers=bearer(d.world.tokens["peer_4"]), json={"body": "A later reflection"})
     names = [name for name, _payload in _events(waiting)]
     assert names == ["post_created"]
+
+
+def _view(post_id, *, parent_id=None, replies=()):
+    author = AuthorView(label="Anonymous Fox", pseudonym="Anonymous Fox", name=None,
+                        user_id=None, is_you=False, anonymous=True, is_staff=False)
+    return PostView(id=post_id, thread_id=1, parent_id=parent_id, kind="reflection",
+                    author=author, state="shown", body_html="<p>Hi</p>",
+                    created_at=datetime(2026, 3, 2, 9, tzinfo=UTC), edited=False, version=1,
+                    pinned=False, highlighted=False, reactions={"insightful": 2, "thanks": 0},
+                    my_reactions=frozenset({"thanks", "insightful"}), replies=list(replies))
+
+
+def test_a_post_payload_holds_every_field_of_the_view_and_its_replies():
+    view = _view(1, replies=[_view(2, parent_id=1)])
+
+    def expected(v):
+        data = asdict(v)
+        data.update(created_at="2026-03-02T09:00:00+00:00",
+                    my_reactions=["insightful", "thanks"], placeholder=None,
+                    replies=[expected(reply) for reply in v.replies])
+        return data
+
+    payload = post_payload(view)
+    assert payload == expected(view)
+    assert list(payload) == [*expected(view)]
+    payload["reactions"]["thanks"] = 5  # a payload is the caller's to change
+    payload["author"]["name"] = "someone"
+    assert view.reactions["thanks"] == 0 and view.author.name is None
