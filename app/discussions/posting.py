@@ -8,8 +8,9 @@ after it commits.
 """
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from app import audit
 from app.accounts.models import User
@@ -93,19 +94,24 @@ def _kind_and_parent(access: ThreadAccess, parent_id: int | None) -> tuple[str, 
         parent = get_session().get(Post, parent_id)
         if parent is None or parent.thread_id != access.thread.id:
             raise NotFound()
-        if parent.parent_id is not None:  # replies are one level deep: join its conversation
-            parent = get_session().get(Post, parent.parent_id)
-        if parent.deleted_at is not None or parent.hidden_at is not None:
-            raise Conflict("That post is no longer shown, so it cannot be replied to.",
-                           code="parent_not_shown")
-        if not access.can_reply:
-            raise NotAllowed(access.what_now(), code="cannot_reply")
-        return "reply", parent
+        return "reply", check_can_reply(access, parent)
     if access.can_post_reflection:
         return "reflection", None
     if access.can_synthesize:
         return "synthesis", None
     raise NotAllowed(access.what_now(), code="cannot_post")
+
+
+def check_can_reply(access: ThreadAccess, post: Post) -> Post:
+    """The post a reply to ``post`` goes under (replies are one level deep: a reply to a
+    reply joins its conversation), or why the viewer cannot reply to it now."""
+    parent = post if post.parent_id is None else get_session().get(Post, post.parent_id)
+    if parent.deleted_at is not None or parent.hidden_at is not None:
+        raise Conflict("That post is no longer shown, so it cannot be replied to.",
+                       code="parent_not_shown")
+    if not access.can_reply:
+        raise NotAllowed(access.what_now(), code="cannot_reply")
+    return parent
 
 
 def create_post(user: User, thread_id: int, *, body: str, anonymous: bool = False,
@@ -297,7 +303,14 @@ def get_draft(user: User, thread_id: int, *, parent_id: int | None = None) -> st
         Draft.parent_id == _draft_parent(parent_id))) or ""
 
 
+@cache
+def _drafts_statement():
+    """A person's drafts in a thread (built once: every thread page reads them)."""
+    return select(Draft.parent_id, Draft.body).where(
+        Draft.thread_id == bindparam("thread_id"), Draft.user_id == bindparam("user_id"))
+
+
 def list_drafts(user: User, thread_id: int) -> dict[int, str]:
     """The person's drafts in a thread by the post they reply to (0: a new post); one query."""
-    return dict(get_session().execute(select(Draft.parent_id, Draft.body).where(
-        Draft.thread_id == thread_id, Draft.user_id == user.id)).all())
+    return dict(get_session().execute(
+        _drafts_statement(), {"thread_id": thread_id, "user_id": user.id}).all())
