@@ -161,7 +161,9 @@ ID_ROUTES = {
         "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
     "/posts/<int:post_id>/revisions":
         "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
-    "/posts/<int:post_id>/reactions":
+    "/posts/<int:post_id>/reply":
+        "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
+    "/threads/<int:thread_id>/reactions":
         "tests/discussions/test_thread_pages.py::test_other_cohorts_and_outsiders_get_404_everywhere",
     "/modules/<int:module_id>/assignments/new":
         "tests/peer_review/test_http.py::test_only_the_owner_reaches_assignment_pages",

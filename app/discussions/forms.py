@@ -9,6 +9,7 @@ from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAr
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
+from app.db import parse_id
 from app.discussions.models import PROMPT_DEFAULTS
 
 WHOLE_DAYS = "Enter a whole number of days, like 3."
@@ -85,12 +86,19 @@ class DeletePostForm(FlaskForm):
 
 
 class ReactionForm(FlaskForm):
-    """Reacting to a post, or taking the reaction back (``on`` is "1" or "0")."""
+    """A reaction button of the thread page: the page has one form, and each button sends
+    ``reaction`` as "POST_ID:KIND:ON" (``ON`` is "1" to add the reaction, "0" to take it
+    back)."""
 
-    kind = StringField()
-    on = StringField()
+    reaction = StringField()
 
-    @property
-    def turned_on(self) -> bool:
-        """Whether the reaction is being added."""
-        return self.on.data == "1"
+    def parsed(self) -> tuple[int, str, bool] | None:
+        """The post, the kind and whether it is turned on; None when it is not of that
+        shape."""
+        post_id, _, rest = (self.reaction.data or "").partition(":")
+        kind, _, on = rest.partition(":")
+        try:
+            post_id = parse_id(post_id)
+        except ValueError:
+            return None
+        return post_id, kind, on == "1"

@@ -1,5 +1,5 @@
 """A thread as one person reads it: what its page shows, a post with its thread for the
-post pages (edit, delete, revisions), and how far the person has read.
+post pages (edit, delete, revisions, reply), and how far the person has read.
 
 Reading writes nothing in the request (render on write, never write on read). The unread
 marker, ``ThreadParticipant.last_seen_post_id``, is written after the response by
@@ -126,3 +126,32 @@ def get_post_view(user: User, post_id: int, *, now: datetime) -> PostInThread:
     author_name = get_session().scalar(select(User.name).where(User.id == post.author_id))
     return PostInThread(access=access, post=post,
                         view=present_post(post, author_name, access.viewer))
+
+
+@dataclass
+class ReplyPage:
+    """A post to reply to, on its own page (the thread page's "Reply" without JavaScript)."""
+
+    target: PostInThread
+    #: The person's draft of a reply to it ("" when there is none).
+    draft: str
+    #: As on :class:`ThreadPage`: the anonymity policy a reply would be written under, and
+    #: what the composer says about who will see the name.
+    anonymity: str
+    who_sees: dict[str, str]
+
+    @property
+    def access(self) -> ThreadAccess:
+        """The thread as the person meets it."""
+        return self.target.access
+
+
+def get_reply_page(user: User, post_id: int, *, now: datetime) -> ReplyPage:
+    """A post to reply to, with the user's draft of the reply (NotFound as for
+    :func:`get_post_view`; whether a reply may be posted now is
+    :func:`app.discussions.posting.check_can_reply`'s to say)."""
+    target = get_post_view(user, post_id, now=now)
+    choice = anonymity_choice(target.access)
+    draft = list_drafts(user, target.access.thread.id).get(post_id, "")
+    return ReplyPage(target=target, draft=draft, anonymity=choice,
+                     who_sees=who_sees_the_name(choice))

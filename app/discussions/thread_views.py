@@ -1,6 +1,11 @@
 """Thread pages: reading a staged discussion and writing in it through plain forms (they
-work without JavaScript), and the post pages (edit, delete, revisions). The page's script
-saves drafts through the API (``PUT /api/v1/threads/{id}/draft``).
+work without JavaScript), and the post pages (reply, edit, delete, revisions). The page's
+script saves drafts through the API (``PUT /api/v1/threads/{id}/draft``) and turns a
+post's "Reply" link into a composer on the page.
+
+The thread page renders every post of the thread, so what is the same for each post is
+worked out once per page: the addresses (:func:`post_urls`), the form token, the viewer's
+time zone; the reactions of all posts go through one form.
 
 Every write redirects back to the thread at the post it touched. A refused write shows the
 thread page again with the reason and with the text that was typed, never an error page
@@ -20,7 +25,7 @@ from flask import (
 )
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from app.accounts.forms import apply_errors
 from app.db import MAX_ID, utcnow
@@ -34,6 +39,7 @@ from app.errors import (
     DomainError,
     Invalid,
     NotAllowed,
+    NotFound,
     render_error,
 )
 from app.extensions import limiter
@@ -73,6 +79,21 @@ class KeptText:
     field_error: str | None = None
 
 
+#: The post pages a thread page links from every post, by name.
+POST_PAGES = {"reply": "threads.reply", "edit": "threads.edit_post",
+              "delete": "threads.delete_post", "revisions": "threads.revisions",
+              "flag": "moderation.flag_post", "moderate": "moderation.moderate_post",
+              "reveal": "moderation.request_reveal"}
+
+
+def post_urls() -> dict[str, str]:
+    """The post pages' addresses as ``%d`` patterns ("/posts/%d/edit"), built once for a
+    page that links every post: ``url_for`` for each post was a fifth of the page's time."""
+    marker = str(TEMPLATE_POST_ID)
+    return {name: url_for(endpoint, post_id=TEMPLATE_POST_ID).replace("%", "%%")
+            .replace(marker, "%d") for name, endpoint in POST_PAGES.items()}
+
+
 def _render_thread(page: reading.ThreadPage, *, kept: KeptText | None = None,
                    message: str | None = None, status: int = 200):
     """The thread page; ``kept`` puts a refused text back where it was typed, ``message``
@@ -81,21 +102,28 @@ def _render_thread(page: reading.ThreadPage, *, kept: KeptText | None = None,
     thread = access.thread
     stages = [(STAGE_LABELS[name], at) for name, at in zip(STAGES, access.opens, strict=True)]
     # Top-level posts that take replies (a new one arriving live too: the template's).
-    reply_forms = {view.id for view in page.posts
-                   if access.can_reply and view.state == "shown"}
+    reply_to = {view.id for view in page.posts if access.can_reply and view.state == "shown"}
     if access.can_reply:
-        reply_forms.add(TEMPLATE_POST_ID)
+        reply_to.add(TEMPLATE_POST_ID)
     kept_in = None
     if kept is not None:
         if kept.parent_id is None and page.composer:
             kept_in = 0
-        elif kept.parent_id in reply_forms:
+        elif kept.parent_id in reply_to:
             kept_in = kept.parent_id
+    # A reply being written comes back open under its post, with its text: a draft, or
+    # the text of a refused reply. Every other post offers a "Reply" link.
+    replies_open = {parent_id: text for parent_id, text in page.drafts.items()
+                    if parent_id in reply_to and text}
+    if kept_in:
+        replies_open[kept_in] = kept.text
     return render_template(
         "discussions/thread.html", page=page, access=access, thread=thread,
         cohort=access.viewer.cohort, module=access.module, stages=stages,
-        kept=kept, kept_in=kept_in, reply_forms=reply_forms,
+        kept=kept, kept_in=kept_in, reply_to=reply_to, replies_open=replies_open,
         message=message or (kept.message if kept else None),
+        csrf=generate_csrf(), post_url=post_urls(), zone=access.viewer.user.timezone,
+        can_react=access.can_react,
         template_post_id=TEMPLATE_POST_ID,
         template_posts={"top": _template_post(page, None),
                         "reply": _template_post(page, TEMPLATE_POST_ID)}), status
@@ -163,6 +191,41 @@ def create_post(thread_id: int):
         return _thread_again(thread_id, error.status, kept=kept)
     flash(POSTED[view.kind], "success")
     return _at_post(thread_id, view.id)
+
+
+def _render_reply(page: reading.ReplyPage, *, kept: KeptText | None = None,
+                  status: int = 200):
+    """The reply page; ``kept``: a refused reply's text, with why."""
+    access = page.access
+    return render_template("discussions/post_reply.html", page=page, access=access,
+                           target=page.target, kept=kept,
+                           zone=access.viewer.user.timezone), status
+
+
+@bp.route("/posts/<int:post_id>/reply", methods=["GET", "POST"])
+@login_required
+@posting_limit
+def reply(post_id: int):
+    """Reply to a post on a page of its own (the thread page's "Reply" link without
+    JavaScript); a refused reply comes back with its text."""
+    user = _user()
+    now = utcnow()
+    page = reading.get_reply_page(user, post_id, now=now)
+    if request.method == "GET":
+        posting.check_can_reply(page.access, page.target.post)
+        return _render_reply(page)
+    form = forms.PostForm()
+    kept = KeptText(text=form.body.data or "", parent_id=post_id,
+                    anonymous=bool(form.anonymous.data))
+    try:
+        view = posting.create_post(user, page.access.thread.id, body=kept.text,
+                                   anonymous=kept.anonymous, parent_id=post_id, now=now)
+    except (NotAllowed, Conflict, Invalid) as error:
+        kept.message = error.message
+        kept.field_error = error.fields.get("body") or error.fields.get("anonymous")
+        return _render_reply(page, kept=kept, status=error.status)
+    flash(POSTED[view.kind], "success")
+    return _at_post(view.thread_id, view.id)
 
 
 def _render_edit(target: reading.PostInThread, form: forms.EditPostForm, *,
@@ -241,17 +304,22 @@ def revisions(post_id: int):
                            revisions=list_revisions(target.access, target.post))
 
 
-@bp.post("/posts/<int:post_id>/reactions")
+@bp.post("/threads/<int:thread_id>/reactions")
 @login_required
-def react(post_id: int):
-    """Add a reaction to a post (``on=1``) or take it back (``on=0``)."""
+def react(thread_id: int):
+    """Add a reaction to a post of the thread or take it back: the page's reaction buttons
+    share one form and each says which post, which reaction and which way."""
     user = _user()
     now = utcnow()
+    reaction = forms.ReactionForm().parsed()
+    if reaction is None:
+        raise NotFound()
+    post_id, kind, on = reaction
     target = reading.get_post_view(user, post_id, now=now)
-    form = forms.ReactionForm()
-    thread_id = target.access.thread.id
+    if target.access.thread.id != thread_id:
+        raise NotFound()
     try:
-        posting.react(user, post_id, form.kind.data or "", on=form.turned_on, now=now)
+        posting.react(user, post_id, kind, on=on, now=now)
     except (NotAllowed, Conflict, Invalid) as error:
         message = " ".join(error.fields.values()) if error.fields else error.message
         return _thread_again(thread_id, error.status, message=message)
@@ -263,17 +331,21 @@ def react(post_id: int):
 def _typed_text_again(message: str, status: int, headers: dict | None = None):
     """The composer's page again with the text that was sent, or None when the request was
     not a composer's (those get the usual error)."""
-    if request.endpoint not in ("threads.create_post", "threads.edit_post") \
+    if request.endpoint not in ("threads.create_post", "threads.reply", "threads.edit_post") \
             or request.method != "POST" or not current_user.is_authenticated:
         return None
     args = request.view_args or {}
     text = request.form.get("body", "")
+    anonymous = request.form.get("anonymous") == "y"
     try:
         if request.endpoint == "threads.create_post":
             parent_id = request.form.get("parent_id", type=int)
             body, status = _thread_again(args["thread_id"], status, kept=KeptText(
-                text=text, parent_id=parent_id, message=message,
-                anonymous=request.form.get("anonymous") == "y"))
+                text=text, parent_id=parent_id, message=message, anonymous=anonymous))
+        elif request.endpoint == "threads.reply":
+            page = reading.get_reply_page(_user(), args["post_id"], now=utcnow())
+            body, status = _render_reply(page, status=status, kept=KeptText(
+                text=text, parent_id=args["post_id"], message=message, anonymous=anonymous))
         else:
             target = reading.get_post_view(_user(), args["post_id"], now=utcnow())
             posting.check_can_edit(target.access, target.post)

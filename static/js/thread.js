@@ -3,9 +3,15 @@
 //
 // The page gives everything: the thread (data-thread-id on .thread-page, whose
 // data-live-room live.js joins on every connect, reconnects included), the draft address
-// (data-draft-url) and a <template> of a post rendered by the server with this page's
-// forms and CSRF token. The template's addresses and ids carry a placeholder id
-// (data-placeholder-id) that becomes the new post's id: no address is built here.
+// (data-draft-url), a <template> of a post and one of a reply form, rendered by the server
+// with this page's forms and CSRF token. The templates' addresses and ids carry a
+// placeholder id (data-placeholder-id) that becomes the post's id: no address is built here.
+//
+// Replies: each top-level post links to its reply page (which works without this script);
+// following the link puts the reply form under the post instead, on this page.
+//
+// The reply page loads this script too, for its drafts; it has no live room, so nothing
+// live happens there.
 //
 // Catch-up after a lost connection: events sent while the socket was down are not sent
 // again, so after a reconnect the page asks the API (data-thread-url, data-posts-url) for
@@ -57,9 +63,39 @@
     });
   }
 
+  // --- templates: a copy with the placeholder id swapped for a post's ---------------------
+  function fromTemplate(template, id, selector) {
+    if (!template) { return null; }
+    var placeholder = template.getAttribute("data-placeholder-id");
+    var fragment = template.content.cloneNode(true);
+    Array.prototype.forEach.call(fragment.querySelectorAll("*"), function (element) {
+      Array.prototype.forEach.call(element.attributes, function (attribute) {
+        if (attribute.value.indexOf(placeholder) !== -1) {
+          element.setAttribute(attribute.name, attribute.value.split(placeholder).join(String(id)));
+        }
+      });
+    });
+    return fragment.querySelector(selector);
+  }
+
+  // --- replies: "Reply" opens the reply form under the post --------------------------------
+  var replyTemplate = page.querySelector("template[data-reply-template]");
+  if (replyTemplate) {
+    page.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-reply-to]") : null;
+      if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey ||
+          event.metaKey || event.shiftKey || event.altKey) { return; }
+      var form = fromTemplate(replyTemplate, link.getAttribute("data-reply-to"), "form");
+      if (!form) { return; }
+      event.preventDefault();
+      link.parentNode.replaceChild(form, link);
+      form.querySelector("textarea").focus();
+    });
+  }
+
   // --- live events ------------------------------------------------------------------------
   var live = window.cohortLive;
-  if (!live) { return; }
+  if (!live || !page.hasAttribute("data-live-room")) { return; }
   var socket = live.socket;
   var zone = page.getAttribute("data-viewer-zone") || undefined;
 
@@ -121,21 +157,6 @@
     }
   }
 
-  function fromTemplate(kind, id) {
-    var template = page.querySelector("template[data-post-template=" + kind + "]");
-    if (!template) { return null; }
-    var placeholder = template.getAttribute("data-placeholder-id");
-    var fragment = template.content.cloneNode(true);
-    Array.prototype.forEach.call(fragment.querySelectorAll("*"), function (element) {
-      Array.prototype.forEach.call(element.attributes, function (attribute) {
-        if (attribute.value.indexOf(placeholder) !== -1) {
-          element.setAttribute(attribute.name, attribute.value.split(placeholder).join(String(id)));
-        }
-      });
-    });
-    return fragment.querySelector("article");
-  }
-
   function thisThread(payload) {
     return payload && payload.thread_id === threadId && payload.post;
   }
@@ -146,7 +167,9 @@
       ? page.querySelector("[data-replies-for=\"" + post.parent_id + "\"]")
       : page.querySelector("[data-post-list]");
     if (!list) { return false; }  // a reply to a post this page does not show
-    var article = fromTemplate(post.parent_id ? "reply" : "top", post.id);
+    var article = fromTemplate(
+      page.querySelector("template[data-post-template=" + (post.parent_id ? "reply" : "top") + "]"),
+      post.id, "article");
     if (!article) { return false; }
     setText(slot(article, "author"), post.author.label);
     show(slot(article, "staff"), post.author.is_staff && !post.author.anonymous);

@@ -1,5 +1,5 @@
 """A staged discussion in a real browser: post first, anonymity, a reply arriving live and
-a facilitator's hide reaching the open page.
+a facilitator's hide reaching the open page; replying without the page's script.
 
 The demo's second discussion ("What stops us asking?") has replies open and four
 reflections by learners 1 to 4. Learner 7 posts anonymously; learner 8 sees only how many
@@ -85,7 +85,10 @@ def test_post_first_then_a_pseudonymous_reply_arrives_live(new_page, sign_in):
 
     a.reload()
     target = post_of(a, b_text)
-    target.locator("summary", has_text="Reply").click()
+    target.get_by_role("link", name="Reply", exact=True).click()
+    # The script puts the reply form under the post, on this page.
+    expect(target.get_by_role("textbox", name="Your reply")).to_be_focused()
+    assert "/reply" not in a.url, a.url
     target.get_by_role("textbox", name="Your reply").fill(reply_text)
     target.get_by_label("Post anonymously").check()
     target.get_by_role("button", name="Post reply").click()
@@ -138,7 +141,7 @@ def test_a_page_that_lost_its_connection_catches_up_when_it_returns(new_page, si
     sign_in(writer, "learner2@demo.test")
     open_thread(writer)
     target = post_of(writer, own_text)
-    target.locator("summary", has_text="Reply").click()
+    target.get_by_role("link", name="Reply", exact=True).click()
     reply_text = f"Missed while you were away ({mark})."
     target.get_by_role("textbox", name="Your reply").fill(reply_text)
     target.get_by_role("button", name="Post reply").click()
@@ -148,3 +151,24 @@ def test_a_page_that_lost_its_connection_catches_up_when_it_returns(new_page, si
     reader.evaluate("() => window.cohortLive.socket.connect()")
     expect(reader.get_by_text(reply_text)).to_be_visible(timeout=LIVE_TIMEOUT)
     assert reader.evaluate("() => window.threadStillOpen === true")
+
+
+def test_without_the_thread_script_reply_leads_to_a_reply_page(new_page, sign_in):
+    mark = uuid.uuid4().hex[:6]
+    reply_text = f"Replied from the reply page ({mark})."
+    page = new_page()
+    # As if the script had not loaded (or JavaScript were off): the link is a plain link.
+    page.route("**/js/thread.js", lambda route: route.abort())
+    sign_in(page, "learner3@demo.test")
+    open_thread(page)
+    target = page.locator("[data-post-list] > li > article",
+                          has_not=page.locator("[data-slot=author]", has_text="(you)")).first
+    author = target.locator("[data-slot=author]").first.inner_text()
+    target.get_by_role("link", name="Reply", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Reply to {author}")
+    expect(page.get_by_role("article", name="The post you are replying to")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("textbox", name="Your reply").fill(reply_text)
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.get_by_role("status").first).to_have_text("Your reply is posted.")
+    expect(page.get_by_text(reply_text)).to_be_visible()

@@ -11,6 +11,7 @@ from app.db import utcnow
 from app.discussions import moderation, reveals
 from app.discussions.models import Post, Thread
 from app.discussions.posts import list_posts
+from app.discussions.thread_views import post_urls
 from app.discussions.threads import get_thread_for
 from tests.discussions.moderation_world import OUTSIDERS, REASON, Live, live_discussion
 
@@ -169,7 +170,8 @@ def _action_for(path: str) -> dict:
 
 # --- the thread page's tools -------------------------------------------------------------------
 
-TOOLS = ('{% from "discussions/_moderation_tools.html" import post_tools, thread_tools %}'
+TOOLS = ('{% from "discussions/_moderation_tools.html" import post_tools, thread_tools '
+         'with context %}'
          '{% for post in posts %}{{ post_tools(post, access) }}{% endfor %}'
          '{{ thread_tools(access) }}')
 
@@ -177,22 +179,30 @@ TOOLS = ('{% from "discussions/_moderation_tools.html" import post_tools, thread
 def _tools(app, user, thread_id) -> str:
     with app.test_request_context():
         access = get_thread_for(user, thread_id, now=utcnow())
-        return render_template_string(TOOLS, posts=list_posts(access), access=access)
+        return render_template_string(TOOLS, posts=list_posts(access), access=access,
+                                      csrf="token", post_url=post_urls())
 
 
-def test_the_thread_page_tools_fit_the_viewer(app, db):
+def test_the_thread_page_tools_fit_the_viewer(app, db, client, login):
     w = live_discussion(db, anonymity="everyone")
     staff = _tools(app, w.people["facilitator_a"], w.thread_id)
     assert f'action="/posts/{w.post_id}/moderate"' in staff and 'value="hide"' in staff
+    # Actions without a reason are buttons of the page's one form, naming their post.
+    assert staff.count('id="moderate-form"') == 1
+    assert (f'form="moderate-form" formaction="/posts/{w.post_id}/moderate" name="action" '
+            'value="pin"') in staff
     assert f'action="/threads/{w.thread_id}/moderate"' in staff and "Lock the discussion" in staff
     assert 'for="lock-reason"' in staff and "/reveal" not in staff
     owner = _tools(app, w.people["owner_a"], w.thread_id)
     assert f"/posts/{w.post_id}/reveal" in owner
-    reader = _tools(app, w.people["peer_2"], w.thread_id)
-    assert f"/posts/{w.post_id}/flag" in reader and "moderate" not in reader
-    author = _tools(app, w.people["peer_1"], w.thread_id)
-    assert f"/posts/{w.post_id}/flag" not in author
     assert _tools(app, w.people["learner_a"], w.thread_id).strip() == ""
+    # Members report others' posts from the thread page; nobody else moderates.
+    for name, reports in (("peer_2", True), ("peer_1", False)):
+        login(client, w.people[name])
+        page = client.get(f"/threads/{w.thread_id}").get_data(as_text=True)
+        assert (f'href="/posts/{w.post_id}/flag"' in page) is reports, name
+        assert "moderate" not in page, name
+        client.post_form("/logout", {}, token_from="/")
 
 
 def test_the_flag_queue_costs_the_same_however_many_posts_wait(client, db, login, w,

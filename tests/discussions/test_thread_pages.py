@@ -169,7 +169,10 @@ def test_a_reply_goes_under_its_post_and_counts_towards_the_gate(app, client, lo
     login(client, d.people["learner_a"])
     page = _page(client, d.thread.id)
     assert "reply to at least 2 peers; you have given 0 replies." in page
-    assert f'<input type="hidden" name="parent_id" value="{peer.id}">' in page
+    # A link to the reply page, and one reply form for the script to put under a post.
+    assert (f'<a class="reply-link" href="/posts/{peer.id}/reply" data-reply-to="{peer.id}"'
+            in page)
+    assert page.count('name="parent_id"') == 1 and "<template data-reply-template" in page
     response = client.post_form(f"/threads/{d.thread.id}/posts",
                                 {"body": "A thoughtful reply", "parent_id": str(peer.id)},
                                 token_from=f"/threads/{d.thread.id}")
@@ -186,7 +189,9 @@ def test_a_refused_reply_keeps_its_text_and_says_why(app, client, login, d):
     _post(app, d.people["learner_a"], d.thread, "Mine")
     login(client, d.people["learner_a"])
     page = _page(client, d.thread.id)
-    assert "Reply</summary>" not in page  # replies open in the next stage
+    assert f"/posts/{peer.id}/reply" not in page  # replies open in the next stage
+    assert "data-reply-template" not in page
+    assert client.get(f"/posts/{peer.id}/reply").status_code == 403
     response = client.post_form(f"/threads/{d.thread.id}/posts",
                                 {"body": "Too early", "parent_id": str(peer.id)},
                                 token_from=f"/threads/{d.thread.id}")
@@ -194,6 +199,45 @@ def test_a_refused_reply_keeps_its_text_and_says_why(app, client, login, d):
     page = html.unescape(response.get_data(as_text=True))
     assert "Replies open in the next stage" in page and 'role="alert"' in page
     assert _textarea(page, "kept-body") == "Too early"
+
+
+def test_the_reply_page_shows_the_post_the_draft_and_who_will_see_the_name(app, client,
+                                                                           login, respond):
+    d = respond
+    peer = _post(app, d.people["peer_1"], d.thread, "Peer's reflection")
+    _post(app, d.people["learner_a"], d.thread, "Mine")
+    login(client, d.people["learner_a"])
+    path = f"/posts/{peer.id}/reply"
+    token = client.csrf_token(f"/threads/{d.thread.id}")
+    client.put(f"/api/v1/threads/{d.thread.id}/draft",
+               json={"body": "Half a reply", "parent_id": peer.id},
+               headers={"X-CSRFToken": token, "Accept": "application/json"})
+    # The draft comes back under its post on the thread page, and on the reply page.
+    page = _page(client, d.thread.id)
+    assert _textarea(page, f"reply-{peer.id}-body") == "Half a reply"
+    assert f'href="{path}"' not in page
+    response = client.get(path)
+    assert response.status_code == 200
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Peer's reflection" in page and d.people["peer_1"].name in page
+    assert _textarea(page, "reply-body") == "Half a reply"
+    assert 'aria-describedby="reply-who-named reply-who-anonymous"' in page
+    assert who_sees_the_name("peers")["anonymous"] in page
+    # Refused: the text stays, with why, next to the textarea.
+    refused = client.post(path, data={"csrf_token": token, "body": "  ", "anonymous": "y"})
+    assert refused.status_code == 422
+    page = html.unescape(refused.get_data(as_text=True))
+    assert 'id="reply-body-error"' in page and "Write something before posting." in page
+    assert 'id="reply-anonymous" name="anonymous" value="y"' in page
+    assert 'reply-who-anonymous" checked>' in page
+    posted = client.post(path, data={"csrf_token": token, "body": "A reply from its page"})
+    assert posted.status_code == 302
+    reply_id = int(posted.headers["Location"].rsplit("-", 1)[1])
+    page = _page(client, d.thread.id)
+    assert "Your reply is posted." in page
+    replies = page.split(f'data-replies-for="{peer.id}"', 1)[1].split("</ol>", 1)[0]
+    assert f'id="post-{reply_id}"' in replies and "A reply from its page" in replies
+    assert f'href="{path}"' in page  # the draft went with the reply
 
 
 def test_an_empty_post_is_refused_next_to_the_composer(app, client, login, d):
@@ -279,24 +323,36 @@ def test_deleting_asks_first_then_leaves_a_placeholder_above_the_replies(app, db
                             token_from=f"/threads/{d.thread.id}").status_code == 302
 
 
-def test_reactions_toggle_through_their_buttons(app, client, login, d):
+def test_reactions_toggle_through_the_pages_one_form(app, db, client, login, d):
     post = _post(app, d.people["peer_1"], d.thread, "Worth a thanks")
     _post(app, d.people["learner_a"], d.thread, "Mine")
     login(client, d.people["learner_a"])
-    path = f"/posts/{post.id}/reactions"
-    response = client.post_form(path, {"kind": "thanks", "on": "1"},
+    path = f"/threads/{d.thread.id}/reactions"
+    page = _page(client, d.thread.id)
+    assert page.count('id="react-form"') == 1 and f'action="{path}"' in page
+    response = client.post_form(path, {"reaction": f"{post.id}:thanks:1"},
                                 token_from=f"/threads/{d.thread.id}")
     assert response.status_code == 302
     assert response.headers["Location"] == f"/threads/{d.thread.id}#post-{post.id}"
     article = _page(client, d.thread.id).split(f'id="post-{post.id}"', 1)[1]
-    assert re.search(r'value="0">\s*<button[^>]*aria-pressed="true">Thanks '
+    assert re.search(rf'<button type="submit" form="react-form" name="reaction" [^>]*'
+                     rf'value="{post.id}:thanks:0" aria-pressed="true">Thanks '
                      r'<span data-count="thanks">1</span>', article)
-    client.post_form(path, {"kind": "thanks", "on": "0"}, token_from=f"/threads/{d.thread.id}")
+    client.post_form(path, {"reaction": f"{post.id}:thanks:0"},
+                     token_from=f"/threads/{d.thread.id}")
     article = _page(client, d.thread.id).split(f'id="post-{post.id}"', 1)[1]
-    assert 'aria-pressed="false">Thanks <span data-count="thanks">0</span>' in article
-    bad = client.post_form(path, {"kind": "applause", "on": "1"},
+    assert (f'value="{post.id}:thanks:1" aria-pressed="false">Thanks '
+            '<span data-count="thanks">0</span>') in article
+    bad = client.post_form(path, {"reaction": f"{post.id}:applause:1"},
                            token_from=f"/threads/{d.thread.id}")
     assert bad.status_code == 422 and "React with one of" in bad.get_data(as_text=True)
+    # A post the address's thread does not hold, or no post at all: not found.
+    with db() as session:
+        elsewhere = discussion_now(session)
+    other = _post(app, elsewhere.people["peer_1"], elsewhere.thread, "In another thread")
+    for value in (f"{other.id}:thanks:1", "thanks", f"{2**40}:thanks:1", ""):
+        assert client.post_form(path, {"reaction": value},
+                                token_from=f"/threads/{d.thread.id}").status_code == 404, value
 
 
 def test_staff_posts_carry_a_badge_and_highlighted_posts_a_mark(app, db, client, login, d):
@@ -350,8 +406,13 @@ def test_an_expired_form_token_keeps_the_text_of_a_reply_and_an_edit(app, client
     assert edit.status_code == 400
     page = html.unescape(edit.get_data(as_text=True))
     assert "form token expired" in page and _textarea(page, "body") == "Edited text"
+    # The reply page keeps it too.
+    page = html.unescape(client.post(f"/posts/{peer.id}/reply",
+                                     data={"body": "Reply there"}).get_data(as_text=True))
+    assert "form token expired" in page and _textarea(page, "reply-body") == "Reply there"
     # Other forms get the usual refusal.
-    react = client.post(f"/posts/{peer.id}/reactions", data={"kind": "thanks", "on": "1"})
+    react = client.post(f"/threads/{d.thread.id}/reactions",
+                        data={"reaction": f"{peer.id}:thanks:1"})
     assert react.status_code == 400 and "no valid CSRF token" in react.get_data(as_text=True)
 
 
@@ -384,10 +445,11 @@ def test_other_cohorts_and_outsiders_get_404_everywhere(app, client, login, resp
     token = client.csrf_token("/")
     assert client.get(f"/threads/{d.thread.id}").status_code == 404
     for path in (f"/posts/{post.id}/edit", f"/posts/{post.id}/delete",
-                 f"/posts/{post.id}/revisions"):
+                 f"/posts/{post.id}/revisions", f"/posts/{post.id}/reply"):
         assert client.get(path).status_code == 404, path
     writes = {f"/threads/{d.thread.id}/posts": {"body": "x", "parent_id": str(post.id)},
-              f"/posts/{post.id}/reactions": {"kind": "thanks", "on": "1"},
+              f"/posts/{post.id}/reply": {"body": "x"},
+              f"/threads/{d.thread.id}/reactions": {"reaction": f"{post.id}:thanks:1"},
               f"/posts/{post.id}/delete": {}, f"/posts/{post.id}/edit": {"body": "x",
                                                                          "version": "1"}}
     for path, data in writes.items():
@@ -412,7 +474,7 @@ def test_learners_who_have_not_posted_cannot_reach_posts_by_address(app, client,
     post = _post(app, d.people["peer_1"], d.thread, "Not yet for you")
     login(client, d.people["learner_a"])
     for path in (f"/posts/{post.id}/edit", f"/posts/{post.id}/delete",
-                 f"/posts/{post.id}/revisions"):
+                 f"/posts/{post.id}/revisions", f"/posts/{post.id}/reply"):
         response = client.get(path)
         assert response.status_code == 404 and "Not yet for you" not in response.get_data(
             as_text=True)
