@@ -14,6 +14,7 @@ that loses it — the same for an expired form token and for the posting rate li
 """
 
 from dataclasses import dataclass
+from functools import wraps
 
 from flask import (
     Blueprint,
@@ -64,6 +65,34 @@ posting_limit = limiter.shared_limit(posting_rate_limit, scope="posting",
 def _user():
     """The signed-in user (not the proxy)."""
     return current_user._get_current_object()
+
+
+#: The routes whose form carries a post's text.
+COMPOSERS = ("threads.create_post", "threads.reply", "threads.edit_post")
+
+
+def _signed_out_with_text():
+    """A composer's text sent after the session ended: shown back with a way to sign in,
+    rather than a sign-in redirect that would lose it (401)."""
+    args = request.view_args or {}
+    back_to = (url_for("threads.thread", thread_id=args["thread_id"]) if "thread_id" in args
+               else url_for(f"threads.{request.endpoint.split('.')[1]}",
+                            post_id=args["post_id"]))
+    return render_template("discussions/signed_out.html", text=request.form.get("body", ""),
+                           back_to=back_to), 401
+
+
+def keeps_text_when_signed_out(view):
+    """``login_required`` for composers: a POST from someone no longer signed in gets its
+    text back (:func:`_signed_out_with_text`) instead of a redirect that drops it."""
+    guarded = login_required(view)
+
+    @wraps(view)
+    def check(**kwargs):
+        if request.method == "POST" and not current_user.is_authenticated:
+            return _signed_out_with_text()
+        return guarded(**kwargs)
+    return check
 
 
 @dataclass
@@ -171,7 +200,7 @@ POSTED = {"reflection": "Your reflection is posted.", "reply": "Your reply is po
 
 
 @bp.post("/threads/<int:thread_id>/posts")
-@login_required
+@keeps_text_when_signed_out
 @posting_limit
 def create_post(thread_id: int):
     """Post a reflection, synthesis or (with ``parent_id``) a reply."""
@@ -203,7 +232,7 @@ def _render_reply(page: reading.ReplyPage, *, kept: KeptText | None = None,
 
 
 @bp.route("/posts/<int:post_id>/reply", methods=["GET", "POST"])
-@login_required
+@keeps_text_when_signed_out
 @posting_limit
 def reply(post_id: int):
     """Reply to a post on a page of its own (the thread page's "Reply" link without
@@ -236,7 +265,7 @@ def _render_edit(target: reading.PostInThread, form: forms.EditPostForm, *,
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
-@login_required
+@keeps_text_when_signed_out
 @posting_limit
 def edit_post(post_id: int):
     """Change one's own post; a version saved meanwhile is shown beside the text typed."""
@@ -331,9 +360,10 @@ def react(thread_id: int):
 def _typed_text_again(message: str, status: int, headers: dict | None = None):
     """The composer's page again with the text that was sent, or None when the request was
     not a composer's (those get the usual error)."""
-    if request.endpoint not in ("threads.create_post", "threads.reply", "threads.edit_post") \
-            or request.method != "POST" or not current_user.is_authenticated:
+    if request.endpoint not in COMPOSERS or request.method != "POST":
         return None
+    if not current_user.is_authenticated:  # the session ended, and its form token with it
+        return _signed_out_with_text()
     args = request.view_args or {}
     text = request.form.get("body", "")
     anonymous = request.form.get("anonymous") == "y"

@@ -575,3 +575,20 @@ def test_the_thread_page_costs_the_same_for_5_50_or_500_posts(app, db, client, l
         counts[size] = len([s for s in query_counter.statements
                             if not s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))])
     assert counts[5] == counts[50] == counts[500], (counts, query_counter.statements)
+
+
+def test_a_post_sent_after_the_session_ended_comes_back_with_its_text(app, db, client, login):
+    from tests.discussions.world import discussion, live_release
+
+    with db() as session:
+        d = discussion(session, released_at=live_release(2.5))
+    login(client, d.people["peer_1"])
+    token = client.csrf_token(f"/threads/{d.thread.id}")
+    client.post("/logout", data={"csrf_token": token})
+    typed = "A long reflection typed while the session quietly ended."
+    for path in (f"/threads/{d.thread.id}/posts", "/posts/1/edit", "/posts/1/reply"):
+        answer = client.post(path, data={"csrf_token": token, "body": typed})
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 401, path
+        assert typed in page and "You were signed out" in page
+        assert "/login?next=" in page
