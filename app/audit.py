@@ -61,3 +61,37 @@ def record(session: Session, actor_id: int | None, action: str, *, cohort_id: in
     )
     session.add(entry)
     return entry
+
+
+def list_entries(user, *, cohort_id: int | None, after_id: int, limit: int
+                 ) -> list[tuple[AuditEntry, str | None]]:
+    """Audit entries with their actors' names, oldest first after a cursor id.
+
+    Site admins read every entry, or one cohort's; a program's owner (who holds the
+    program) reads their cohorts' entries, one cohort at a time. Anyone else is refused:
+    NotFound for a cohort that is not theirs, NotAllowed without a cohort. Entries name
+    who acted — staff, owners, admins, the system — never the author of an anonymous post
+    (services record those actions without one).
+    """
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.cohorts.access import holds_program
+    from app.cohorts.models import Cohort
+    from app.db import get_session
+    from app.errors import NotAllowed, NotFound
+
+    session = get_session()
+    if cohort_id is None:
+        if not user.is_admin:
+            raise NotAllowed("Name a cohort of your programs (cohort_id); only site admins "
+                             "read the whole log.", code="cohort_required")
+    elif not user.is_admin:
+        cohort = session.get(Cohort, cohort_id)
+        if cohort is None or not holds_program(user, cohort.program):
+            raise NotFound()
+    query = (select(AuditEntry, User.name).outerjoin(User, User.id == AuditEntry.actor_id)
+             .where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit + 1))
+    if cohort_id is not None:
+        query = query.where(AuditEntry.cohort_id == cohort_id)
+    return [tuple(row) for row in session.execute(query)]

@@ -6,10 +6,13 @@ Authoring (programs, modules, launch) is in ``authoring_api``, enrolment and the
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, url_for
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
+from app import audit
 from app.api import (
+    Id,
     LocalTime,
+    Page,
     PageQuery,
     ResponseSchema,
     Schema,
@@ -268,3 +271,50 @@ def uncomplete_module(user, cohort_id: int, module_id: int):
     """Remove my completion mark."""
     progress = progress_rules.uncomplete_module(user, cohort_id, module_id, utcnow())
     return _present_progress(cohort_id, module_id, False, progress)
+
+
+class AuditQuery(PageQuery):
+    """Which entries."""
+
+    cohort_id: Id | None = Field(default=None, description="One cohort's entries (required "
+                                                           "unless you are a site admin).")
+
+
+class AuditActorOut(ResponseSchema):
+    """Who acted."""
+
+    id: int
+    name: str | None
+
+
+class AuditEntryOut(ResponseSchema):
+    """One recorded action."""
+
+    id: int
+    at: datetime
+    actor: AuditActorOut | None = Field(description="None for the system (scheduler, CLI).")
+    action: str
+    cohort_id: int | None
+    target_type: str
+    target_id: int | None
+    details: dict
+
+
+@endpoint(bp, "/audit", "GET", query=AuditQuery, response=Page[AuditEntryOut],
+          errors=(403, 404), summary="The append-only audit log (program owners for their "
+                                     "cohorts; site admins)")
+def list_audit(user, query: AuditQuery):
+    """Entries oldest first, a page at a time."""
+    limit = check_limit(query.limit)
+    rows = audit.list_entries(user, cohort_id=query.cohort_id,
+                              after_id=decode_cursor(query.cursor), limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [AuditEntryOut(
+                id=entry.id, at=entry.at, action=entry.action, cohort_id=entry.cohort_id,
+                target_type=entry.target_type, target_id=entry.target_id,
+                details=entry.details or {},
+                actor=None if entry.actor_id is None else AuditActorOut(id=entry.actor_id,
+                                                                        name=name))
+                      for entry, name in rows],
+            "next_cursor": encode_cursor(rows[-1][0].id) if more and rows else None}
