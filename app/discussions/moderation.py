@@ -362,13 +362,22 @@ def mute_member(user: User, cohort_id: int, member_user_id: int, *, until: datet
         mute.until, mute.reason, mute.created_by_id, mute.created_at = until, reason, user.id, now
         audit.record(session, user.id, "member.muted", cohort_id=cohort_id, target_type="user",
                      target_id=member_user_id, until=until.isoformat(), reason=reason)
+        # The learner is told why and until when, in their inbox (and by e-mail by default).
+        notify("member_muted", select(literal(member_user_id, Integer).label("user_id")),
+               dedupe_key=f"mute:{cohort_id}:{member_user_id}:{now.isoformat()}",
+               title=f"Your posting in {access.cohort.name} is paused until "
+                     f"{until:%d %b %Y, %H:%M} UTC",
+               body=f"A facilitator paused your posting: {reason} You can still read "
+                    "everything.",
+               target=Target(f"/cohorts/{cohort_id}", cohort_id), now=now)
     return mute
 
 
 def unmute_member(user: User, cohort_id: int, member_user_id: int, *, now: datetime) -> None:
     """End a learner's mute now."""
     with transaction() as session:
-        require_staff(user, cohort_id, "Only the cohort's facilitators can unmute members.")
+        access = require_staff(user, cohort_id, "Only the cohort's facilitators can unmute "
+                                                "members.")
         mute = session.scalar(select(Mute).where(Mute.cohort_id == cohort_id,
                                                  Mute.user_id == member_user_id))
         if mute is None or mute.until <= now:
@@ -376,6 +385,11 @@ def unmute_member(user: User, cohort_id: int, member_user_id: int, *, now: datet
         session.delete(mute)
         audit.record(session, user.id, "member.unmuted", cohort_id=cohort_id,
                      target_type="user", target_id=member_user_id)
+        notify("member_muted", select(literal(member_user_id, Integer).label("user_id")),
+               dedupe_key=f"unmute:{cohort_id}:{member_user_id}:{now.isoformat()}",
+               title=f"You can post again in {access.cohort.name}",
+               body="A facilitator ended the pause on your posting.",
+               target=Target(f"/cohorts/{cohort_id}", cohort_id), now=now)
 
 
 @dataclass

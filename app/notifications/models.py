@@ -39,6 +39,7 @@ KINDS: dict[str, Kind] = {
     "discussion_stage": Kind("A discussion moves to its next stage", "app"),
     "post_reply": Kind("Someone replies to your post", "app"),
     "post_moderated": Kind("A facilitator hides or restores your post", "email"),
+    "member_muted": Kind("A facilitator pauses or resumes your posting in a cohort", "email"),
     "flags_waiting": Kind("A post is hidden by flags and waits for review (facilitators)",
                           "email"),
     "identity_revealed": Kind("Your name is revealed on an anonymous post", "email"),

@@ -227,6 +227,16 @@ def test_a_mute_stops_posting_and_reacting_until_its_end(app, db, d):
             if e.action.startswith("member.")] == [
         ("member.muted", facilitator.id, muted.id), ("member.muted", facilitator.id, muted.id),
         ("member.unmuted", facilitator.id, muted.id)]
+    # The learner is told each time, with the reason, and named the cohort.
+    with db() as session:
+        told = list(session.scalars(select(Notification.title).where(
+            Notification.user_id == muted.id, Notification.kind == "member_muted")
+            .order_by(Notification.id)))
+        body = session.scalar(select(Notification.body).where(
+            Notification.user_id == muted.id, Notification.kind == "member_muted"))
+    cohort_name = d.world.cohort_a.name
+    assert len(told) == 3 and all(cohort_name in title for title in told)
+    assert "Cooling off after a heated exchange" in body
 
 
 def test_mutes_are_checked(app, d):
