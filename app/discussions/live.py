@@ -118,6 +118,14 @@ def thread_stage_event(thread_id: int, stage: int) -> None:
         notify("thread_stage_changed", payload, audience_room(thread_id, audience))
 
 
+def thread_lock_event(thread_id: int, locked: bool, reason: str | None) -> None:
+    """``thread_locked`` (the same for every audience): open pages say that posting has
+    paused or resumed, without a reload."""
+    payload = {"thread_id": thread_id, "locked": locked, "reason": reason or ""}
+    for audience in (STAFF, READERS, WAITING):
+        notify("thread_locked", payload, audience_room(thread_id, audience))
+
+
 def thread_target(access: ThreadAccess, post_id: int | None = None) -> Target:
     """The thread's page (at a post)."""
     anchor = f"#post-{post_id}" if post_id else ""

@@ -296,11 +296,13 @@ def moderate_thread(user: User, thread_id: int, action: str, reason: str = "", *
             if access.is_locked:
                 raise Conflict("This discussion is already locked.", code="already_locked")
             thread.locked_at, thread.locked_reason = now, reason
+            live.thread_lock_event(thread.id, True, reason)
             verb = "thread.locked"
         elif action == "unlock":
             if not access.is_locked:
                 raise Conflict("This discussion is not locked.", code="not_locked")
             thread.locked_at, thread.locked_reason = None, None
+            live.thread_lock_event(thread.id, False, None)
             verb = "thread.unlocked"
         else:
             _advance(access, now)

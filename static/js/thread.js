@@ -232,6 +232,16 @@
                   " stage. Reload to see what you can do now.");
   });
 
+  socket.on("thread_locked", function (payload) {
+    if (!payload || payload.thread_id !== threadId) { return; }
+    var text = payload.locked
+      ? "A facilitator has locked this discussion" + (payload.reason ? ": " + payload.reason : "") + "."
+      : "A facilitator has unlocked this discussion.";
+    setText(page.querySelector("[data-lock-text]"), text);
+    show(page.querySelector("[data-lock-notice]"), true);
+    live.announce(text);
+  });
+
   // --- catch-up after a reconnect ---------------------------------------------------------
   function getJson(url) {
     return window.fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})

@@ -106,3 +106,23 @@ def test_a_post_payload_holds_every_field_of_the_view_and_its_replies():
     payload["reactions"]["thanks"] = 5  # a payload is the caller's to change
     payload["author"]["name"] = "someone"
     assert view.reactions["thanks"] == 0 and view.author.name is None
+
+
+def test_locking_and_unlocking_reach_every_audience(app, call, d):
+    from app.db import utcnow
+    from app.discussions import moderation
+
+    client = app.test_client()
+    call(client, "POST", f"/api/v1/threads/{d.thread.id}/posts",
+         headers=bearer(d.world.tokens["peer_2"]), json={"body": "I posted"})
+    listeners = [_socket(app, d, role) for role in ("facilitator_a", "peer_2", "peer_3")]
+    with app.app_context():
+        moderation.moderate_thread(d.people["facilitator_a"], d.thread.id, "lock",
+                                   "A pause while we check something", now=utcnow())
+        moderation.moderate_thread(d.people["facilitator_a"], d.thread.id, "unlock",
+                                   now=utcnow())
+    for connection in listeners:
+        assert _events(connection) == [
+            ("thread_locked", {"thread_id": d.thread.id, "locked": True,
+                               "reason": "A pause while we check something"}),
+            ("thread_locked", {"thread_id": d.thread.id, "locked": False, "reason": ""})]
