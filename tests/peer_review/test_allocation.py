@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.peer_review.allocation import (
     DEFAULT_EXPIRY,
@@ -149,3 +151,156 @@ def test_still_short_lists_the_neediest_first():
     assert [c.submission_id for c in still_short(pool, TARGET)] == [4, 2]
     # At the feedback-by date an unfinished review no longer counts.
     assert [c.submission_id for c in still_short(pool, TARGET, counting_active=False)] == [4, 2, 3]
+
+
+# --- properties: a small world run through choose ---------------------------------------------
+
+class World:
+    """Submissions and allocations in memory, allocated through ``choose`` as a service would."""
+
+    def __init__(self, target: int, gate: bool = True):
+        self.target, self.gate = target, gate
+        self.submissions: dict[int, Candidate] = {}  # by author, counts left at zero
+        self.allocations: list[list] = []  # [reviewer, submission_id, state]
+        self.clock = 0
+
+    def submit(self, author: int, late: bool = False) -> None:
+        """The author submits (once)."""
+        if author not in self.submissions:
+            self.clock += 1
+            self.submissions[author] = sub(100 + author, author, minute=self.clock, late=late)
+
+    def candidates(self) -> list[Candidate]:
+        """Every submission with its counts now."""
+        states = [(s, state) for _, s, state in self.allocations]
+        return [Candidate(c.submission_id, c.author_id, c.submitted_at, c.late,
+                          states.count((c.submission_id, "completed")),
+                          states.count((c.submission_id, "active")))
+                for c in self.submissions.values()]
+
+    def had(self, reviewer: int) -> frozenset[int]:
+        """Every submission ever allocated to the reviewer."""
+        return frozenset(s for r, s, _ in self.allocations if r == reviewer)
+
+    def active_of(self, reviewer: int) -> list | None:
+        """The reviewer's active allocation, if any."""
+        return next((a for a in self.allocations if a[0] == reviewer and a[2] == "active"), None)
+
+    def ask(self, reviewer: int, only_short: bool = False) -> Choice | Refusal | None:
+        """The reviewer asks; the invariants are checked; a choice becomes an allocation."""
+        if self.active_of(reviewer):
+            return None  # the service gives them their active one again
+        request = Request(reviewer, reviewer in self.submissions, self.had(reviewer),
+                          self.gate, only_short)
+        pool = self.candidates()
+        result = choose(request, pool, target=self.target)
+        check(request, pool, self.target, result)
+        if isinstance(result, Choice):
+            self.allocations.append([reviewer, result.submission_id, "active"])
+        return result
+
+    def end(self, allocation: list, state: str) -> None:
+        """An active allocation is completed or expires."""
+        if allocation[2] == "active":
+            allocation[2] = state
+
+    def done_by(self, reviewer: int) -> int:
+        """Reviews the reviewer completed."""
+        return sum(1 for r, _, state in self.allocations if r == reviewer and state == "completed")
+
+
+def check(request: Request, pool: list[Candidate], target: int, result) -> None:
+    """The allocation invariants for one answer of ``choose``."""
+    eligible = [c for c in pool if c.author_id != request.reviewer_id
+                and c.submission_id not in request.already_had]
+    if isinstance(result, Refusal):
+        assert result.reason in Reason and result.message
+        if result.reason is Reason.NOT_SUBMITTED:
+            assert request.gate_submit_first and not request.reviewer_has_submitted
+        elif result.reason is Reason.NOTHING_TO_REVIEW:
+            assert request.only_short and all(c.reviews >= target for c in eligible)
+        else:
+            assert not eligible
+        return
+    given = result.candidate
+    assert given in pool
+    assert given.author_id != request.reviewer_id, "never self"
+    assert given.submission_id not in request.already_had, "never the same one twice"
+    assert request.reviewer_has_submitted or not request.gate_submit_first
+    assert result.beyond_target == (given.reviews >= target)
+    if request.only_short:
+        assert given.reviews < target
+    if result.beyond_target:
+        assert all(c.reviews >= target for c in eligible), "below target first"
+    for other in eligible:
+        if not other.late:
+            # The fair share: once given, it is one review ahead at most of any on-time work
+            # it could have been instead; late work goes only with strictly fewer reviews.
+            assert given.reviews <= other.reviews, "fewest first"
+            if given.late:
+                assert given.reviews < other.reviews
+
+
+#: Fast and the same examples on every run (no hypothesis profile is set for the project).
+PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True)
+LEARNERS = range(1, 7)
+
+#: (what happens, who, a flag): a submission (late?), a request (from the "review one more"
+#: prompt?), or the end of one of the active allocations (the ``who``-th, wrapping round).
+events = st.lists(st.tuples(
+    st.sampled_from(["submit", "submit", "ask", "ask", "ask", "completed", "completed",
+                     "expired"]),
+    st.sampled_from(LEARNERS), st.booleans(),
+), min_size=30, max_size=120)
+
+
+@PROPERTIES
+@given(events=events, target=st.integers(1, 4), gate=st.booleans())
+def test_random_submissions_requests_reviews_and_expiries_keep_the_rules(events, target, gate):
+    world = World(target, gate)
+    for kind, who, flag in events:
+        if kind == "submit":
+            world.submit(who, late=flag)
+        elif kind == "ask":
+            world.ask(who, only_short=flag)  # checks every answer
+        else:
+            active = [a for a in world.allocations if a[2] == "active"]
+            if active:
+                world.end(active[who % len(active)], kind)
+    for reviewer in LEARNERS:
+        mine = [s for r, s, _ in world.allocations if r == reviewer]
+        assert len(mine) == len(set(mine)), "never the same submission twice, expired included"
+        assert world.submissions.get(reviewer) is None or \
+            world.submissions[reviewer].submission_id not in mine, "never self"
+
+
+@PROPERTIES
+@given(pool=st.lists(st.builds(
+    Candidate, st.integers(1, 30), st.integers(1, 8),
+    st.datetimes(timezones=st.just(UTC)), st.booleans(), st.integers(0, 4), st.integers(0, 2),
+), max_size=12, unique_by=lambda c: c.submission_id), had=st.frozensets(st.integers(1, 30)))
+def test_choose_gives_the_first_row_of_the_order_as_data(pool, had):
+    # What the SQL layer will run: filter, ORDER BY the columns of ORDER_BY, LIMIT 1.
+    rows = sorted((c for c in pool if c.author_id != 1 and c.submission_id not in had),
+                  key=lambda c: tuple(getattr(c, name) for name in ORDER_BY))
+    result = choose(Request(1, True, had), pool, target=TARGET)
+    assert (result.candidate if rows else result.reason) == (
+        rows[0] if rows else result.reason)
+    assert still_short(pool, TARGET) == [c for c in rows_of(pool) if c.reviews < TARGET]
+
+
+def rows_of(pool: list[Candidate]) -> list[Candidate]:
+    """Every candidate in the order as data."""
+    return sorted(pool, key=lambda c: tuple(getattr(c, name) for name in ORDER_BY))
+
+
+def test_across_the_cohort_the_spread_can_pass_one_through_work_the_reviewer_cannot_have():
+    world = World(TARGET)
+    for author in (1, 2, 3):
+        world.submit(author)
+    for reviewer in (2, 3):  # 2 gets 1's, 3 gets 2's (fewest, then oldest)
+        world.ask(reviewer)
+        world.end(world.active_of(reviewer), "completed")
+    # 3 asks again: 1's (one review) is all that is open to them; 3's own has none.
+    assert chosen(world.ask(3)) == 101
+    assert sorted(c.reviews for c in world.candidates()) == [0, 1, 2]
