@@ -301,3 +301,66 @@ def test_across_the_cohort_the_spread_can_pass_one_through_work_the_reviewer_can
     # 3 asks again: 1's (one review) is all that is open to them; 3's own has none.
     assert chosen(world.ask(3)) == 101
     assert sorted(c.reviews for c in world.candidates()) == [0, 1, 2]
+
+
+# --- the last learner problem -----------------------------------------------------------------
+
+def settle(world: World, quota: int, helpers=frozenset(), outcome=lambda: "completed") -> None:
+    """Everyone able to review does so until nobody can: each learner their own ``quota``, then
+    the ``helpers`` "review one more" while anyone is still short; each review then ends
+    (``outcome``: completed or expired) before the next request."""
+    acted = True
+    while acted:
+        acted = False
+        for reviewer in sorted(world.submissions):
+            owes = world.done_by(reviewer) < quota
+            if not owes and (reviewer not in helpers
+                             or not still_short(world.candidates(), world.target)):
+                continue
+            if isinstance(world.ask(reviewer, only_short=not owes), Choice):
+                world.end(world.active_of(reviewer), outcome())
+                acted = True
+
+
+def test_the_last_learner_is_reviewed_by_those_who_review_one_more():
+    world = World(TARGET)
+    for author in (1, 2, 3, 4):
+        world.submit(author)
+        settle(world, quota=TARGET)
+    assert [c.completed for c in world.candidates()] == [3, 3, 3, 3]
+    world.submit(5, late=True)
+    settle(world, quota=TARGET)
+    # The late learner did their three reviews (beyond target: everyone else had theirs),
+    # but nobody owed them one: their work is what the facilitators would see.
+    assert world.done_by(5) == TARGET
+    assert [c.submission_id for c in still_short(world.candidates(), TARGET)] == [105]
+    settle(world, quota=TARGET, helpers={1, 2, 3, 4})
+    assert still_short(world.candidates(), TARGET) == []
+    assert [c.completed for c in world.candidates()] == [4, 4, 4, 3, 3]
+
+
+@PROPERTIES
+@given(order=st.permutations([1, 2, 3, 4, 5]), helpers=st.frozensets(st.sampled_from(LEARNERS)),
+       target=st.integers(1, 4), expiring=st.booleans(), data=st.data())
+def test_every_submission_reaches_its_target_or_is_listed_for_the_facilitators(
+        order, helpers, target, expiring, data):
+    world = World(target)
+
+    def outcome():
+        """A review is finished, or (in an expiring world) maybe left to expire."""
+        return data.draw(st.sampled_from(["completed", "completed", "expired"]
+                                         if expiring else ["completed"]))
+
+    for position, author in enumerate(order):
+        world.submit(author, late=position == len(order) - 1)
+        settle(world, target, helpers, outcome)
+    pool = world.candidates()
+    short = still_short(pool, target, counting_active=False)
+    for c in pool:
+        assert c.completed >= target or c in short
+    for c in short:
+        # Nobody who would have helped could have been given it: they wrote it or had it.
+        assert all(h == c.author_id or c.submission_id in world.had(h)
+                   for h in helpers & set(world.submissions))
+    if not expiring and helpers >= set(order):
+        assert short == []
