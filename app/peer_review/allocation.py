@@ -12,7 +12,8 @@ plain values (no database, no clock). The rules:
 - **Fewest reviews first.** A submission's reviews are its completed plus its active
   allocations, so work someone is reviewing right now is not handed out again meanwhile.
   On a tie, on-time work comes before late work, then the oldest submission, then the
-  lowest id (so the order is total and the same in SQL). Late work is eligible: it ranks
+  lowest id, so the order is total. The order is also data (``ORDER_BY``), which the SQL
+  query mirrors column for column and an index can serve. Late work is eligible: it ranks
   after on-time work with the *same* count, never after on-time work with more reviews.
 - **Below target first, then beyond.** Fewest-first already prefers submissions below the
   assignment's target (``reviews_required``). Once everything open to the reviewer is at
