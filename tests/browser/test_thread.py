@@ -172,3 +172,33 @@ def test_without_the_thread_script_reply_leads_to_a_reply_page(new_page, sign_in
     page.get_by_role("button", name="Post reply").click()
     expect(page.get_by_role("status").first).to_have_text("Your reply is posted.")
     expect(page.get_by_text(reply_text)).to_be_visible()
+
+
+def test_a_facilitator_pins_and_highlights_a_post_and_readers_see_it_live(new_page, sign_in):
+    reader = new_page()
+    sign_in(reader, "learner1@demo.test")
+    open_thread(reader)
+    expect(reader.locator("html")).to_have_attribute("data-live", "connected",
+                                                     timeout=LIVE_TIMEOUT)
+    reader.evaluate("() => { window.threadStillOpen = true; }")
+    text = "Honestly: I am afraid"
+    watched = post_of(reader, text)
+    expect(watched.locator("[data-slot=pinned]").first).to_be_hidden()
+
+    staff = new_page()
+    sign_in(staff, "facilitator@demo.test")
+    open_thread(staff)
+    target = post_of(staff, text)
+    target.locator("summary", has_text="Moderate").first.click()
+    target.get_by_role("button", name=re.compile("^Pin to the top")).click()
+    expect(staff.get_by_role("status").first).to_be_visible()
+    pinned = post_of(staff, text)
+    pinned.locator("summary", has_text="Moderate").first.click()
+    pinned.get_by_role("button", name=re.compile("^Highlight")).click()
+    expect(staff.locator("[data-post-list] > li").first).to_contain_text(text)  # on top now
+
+    expect(watched.locator("[data-slot=pinned]").first).to_be_visible(timeout=LIVE_TIMEOUT)
+    expect(watched.locator("[data-slot=highlighted]").first).to_be_visible(
+        timeout=LIVE_TIMEOUT)
+    assert reader.evaluate("() => window.threadStillOpen === true")
+    assert_accessible(staff)
