@@ -1,4 +1,4 @@
-"""One attachment of a practice submission: checked by content, size and name.
+"""One attachment of a practice submission: checked by content, stored under a random name.
 
 Plain functions on bytes, streams and a directory (no database, no request). The rules:
 
@@ -18,20 +18,25 @@ Plain functions on bytes, streams and a directory (no database, no request). The
   wrong file, and a reviewer would be misled. A name without an extension gets the right
   one. ``.jpeg`` counts as ``.jpg``.
 - **Size** is counted while reading in chunks; reading stops one byte past ``max_bytes``.
-- **Names** are display metadata only, cleaned by ``clean_name``.
+- **Storage** is ``directory / secrets.token_urlsafe(24)``, created exclusively, mode 0600;
+  the learner's file name is only display metadata, cleaned by ``clean_name``.
 
 Metadata inside the file (EXIF, Office authors) is not stripped here.
 """
 
 import io
+import os
 import re
+import secrets
 import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, NoReturn
+from urllib.parse import quote
 
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2_000
@@ -61,9 +66,11 @@ OTHER_MAGIC = (
     (b"GIF8", "a GIF image"), (b"\xff\xfe", "text in UTF-16; save it as UTF-8"),
     (b"\xfe\xff", "text in UTF-16; save it as UTF-8"), (b"PK", "a ZIP archive"),
 )
+STORED_NAME = re.compile(r"[A-Za-z0-9_-]{32}")
 _LEADING_TAG = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[A-Za-z!?/]")
 _NAME_UNSAFE = re.compile(r'[<>:"|?*]')
 _RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)", re.IGNORECASE)
+_FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+,=@-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +223,45 @@ def clean_name(filename: str, kind: str) -> str:
     if _RESERVED.fullmatch(stem.split(".")[0].rstrip()):
         stem = f"_{stem}"[:MAX_NAME - len(ext) - 1]  # CON, NUL… are devices on Windows
     return f"{stem}.{ext}"
+
+
+def content_disposition(display_name: str) -> str:
+    """A ``Content-Disposition`` value downloading the file under its display name."""
+    ascii_name = "".join(c for c in unicodedata.normalize("NFKD", display_name)
+                         if not unicodedata.combining(c))
+    fallback = _FALLBACK_UNSAFE.sub("_", ascii_name).lstrip(" .") or "attachment"
+    encoded = quote(display_name, safe="", errors="replace")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def store(checked: CheckedFile, data: bytes | BinaryIO, directory: Path) -> str:
+    """Write a checked attachment under a new random name in ``directory``; return the name.
+
+    ``data`` is what was checked (a stream is rewound); a different size is refused, so
+    unchecked bytes are never stored.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not isinstance(data, bytes | bytearray):
+        data.seek(0)
+    content = _read_bounded(data, checked.size)
+    if content is None or len(content) != checked.size:
+        raise ValueError("the data to store is not the attachment that was checked")
+    while True:
+        name = secrets.token_urlsafe(24)
+        try:
+            with open(directory / name, "xb",
+                      opener=lambda path, flags: os.open(path, flags, 0o600)) as file:
+                file.write(content)
+        except FileExistsError:  # a collision of 192 random bits: draw again
+            continue
+        except BaseException:
+            (directory / name).unlink(missing_ok=True)
+            raise
+        return name
+
+
+def path_for(directory: Path, stored_name: str) -> Path:
+    """The path of a stored attachment; ``NotFound`` for anything but a name ``store`` makes."""
+    if not isinstance(stored_name, str) or not STORED_NAME.fullmatch(stored_name):
+        raise NotFound()
+    return directory / stored_name

@@ -1,24 +1,31 @@
-"""Attachments (app.peer_review.attachments): types by content, limits, names."""
+"""Attachments (app.peer_review.attachments): types by content, limits, names, storage."""
 
 import io
+import stat
 import struct
 import zipfile
 import zlib
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
+from app.peer_review import attachments
 from app.peer_review.attachments import (
     KINDS,
     MAX_BYTES,
     MAX_NAME,
     MAX_ZIP_ENTRIES,
+    STORED_NAME,
     CheckedFile,
     check_upload,
     clean_name,
+    content_disposition,
     detect_type,
+    path_for,
+    store,
 )
 
 
@@ -276,3 +283,70 @@ def test_any_text_becomes_a_safe_display_name(filename, kind):
     assert all(c.isprintable() or c == " " for c in display)
     assert display == " ".join(display.split())
     assert clean_name(display, kind) == display
+
+
+# Downloads -------------------------------------------------------------------------------
+
+def test_content_disposition_names_the_file():
+    assert content_disposition("My essay.pdf") == (
+        "attachment; filename=\"My essay.pdf\"; filename*=UTF-8''My%20essay.pdf")
+    assert content_disposition("Résumé 日本.pdf") == (
+        "attachment; filename=\"Resume __.pdf\"; "
+        "filename*=UTF-8''R%C3%A9sum%C3%A9%20%E6%97%A5%E6%9C%AC.pdf")
+
+
+@given(st.text())
+def test_content_disposition_is_a_safe_header_for_any_text(name):
+    value = content_disposition(name)
+    assert value.isascii() and value.isprintable()
+    fallback = value.split('filename="', 1)[1].split('"; filename*=', 1)[0]
+    assert fallback and not set(fallback) & set('"\\%/;') and not fallback.startswith(".")
+    encoded = value.rsplit("''", 1)[1]
+    assert unquote(encoded, errors="replace") == name.encode(errors="replace").decode()
+
+
+# Storage ---------------------------------------------------------------------------------
+
+def test_store_writes_the_bytes_under_a_new_random_name(tmp_path):
+    directory = tmp_path / "instance" / "attachments"
+    checked = check_upload("../Alice Smith essay.pdf", PDF)
+    names = {store(checked, PDF, directory) for _ in range(20)}
+    assert len(names) == 20
+    for name in names:
+        assert STORED_NAME.fullmatch(name)
+        assert "Alice" not in name and "essay" not in name
+        assert path_for(directory, name).read_bytes() == PDF
+        assert stat.S_IMODE(path_for(directory, name).stat().st_mode) == 0o600
+    assert sorted(p.name for p in directory.iterdir()) == sorted(names)
+
+
+def test_store_rewinds_a_checked_stream(tmp_path):
+    stream = io.BytesIO(PNG)
+    checked = check_upload("dot.png", stream)
+    assert path_for(tmp_path, store(checked, stream, tmp_path)).read_bytes() == PNG
+
+
+def test_store_refuses_data_other_than_what_was_checked(tmp_path):
+    checked = check_upload("essay.pdf", PDF)
+    for other in (PDF + b"more", PDF[:-1], io.BytesIO(PDF + b"x")):
+        with pytest.raises(ValueError, match="not the attachment that was checked"):
+            store(checked, other, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_never_overwrites_a_file(tmp_path, monkeypatch):
+    taken, fresh = "A" * 32, "B" * 32
+    (tmp_path / taken).write_bytes(b"someone else's work")
+    drawn = iter([taken, fresh])
+    monkeypatch.setattr(attachments.secrets, "token_urlsafe", lambda size: next(drawn))
+    assert store(check_upload("essay.pdf", PDF), PDF, tmp_path) == fresh
+    assert (tmp_path / taken).read_bytes() == b"someone else's work"
+
+
+@pytest.mark.parametrize("name", [
+    "../" + "a" * 29, "..", "", "a" * 31, "a" * 33, "a" * 31 + ".", "a" * 31 + "/",
+    "/etc/passwd", "a" * 32 + "\n", "essay.pdf", "%2e%2e%2f" + "a" * 23, None,
+])
+def test_path_for_refuses_anything_but_a_stored_name(tmp_path, name):
+    with pytest.raises(NotFound):
+        path_for(tmp_path, name)
