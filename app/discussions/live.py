@@ -89,7 +89,8 @@ def _audience_view(access: ThreadAccess, role: str) -> CohortAccess:
 
 def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -> None:
     """Queue ``post_created``, ``post_updated`` or ``post_hidden`` for every audience,
-    each with its own presentation; the waiting audience gets only the count."""
+    each with its own presentation; the waiting audience gets only the count, and the
+    author's own sockets also get the post as theirs."""
     thread_id = access.thread.id
     if event == "post_created" and not access.is_staff and post.kind == "reflection":
         move_user_after_commit(access.viewer.user.id, audience_room(thread_id, WAITING),
@@ -102,6 +103,12 @@ def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -
         notify("thread_activity", {"thread_id": thread_id,
                                    "peers_posted": access.peers_posted},
                audience_room(thread_id, WAITING))
+    # The author's own tabs: after their audience's view, the post as theirs ("(you)"),
+    # to their user room only.
+    author = CohortAccess(user=SimpleNamespace(id=post.author_id), cohort=access.viewer.cohort,
+                          role="facilitator" if post.by_staff else "learner")
+    own = present_post(post, author_name, author, may_write=False)
+    notify(event, {"thread_id": thread_id, "post": post_payload(own)}, f"user:{post.author_id}")
 
 
 def stage_event(access: ThreadAccess) -> None:

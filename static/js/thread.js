@@ -171,7 +171,7 @@
       page.querySelector("template[data-post-template=" + (post.parent_id ? "reply" : "top") + "]"),
       post.id, "article");
     if (!article) { return false; }
-    setText(slot(article, "author"), post.author.label);
+    setText(slot(article, "author"), authorLabel(post));
     show(slot(article, "staff"), post.author.is_staff && !post.author.anonymous);
     setText(slot(article, "kind"), kindLabel(post));
     var time = slot(article, "time");
@@ -179,7 +179,7 @@
       time.setAttribute("datetime", post.created_at);
       time.textContent = formatTime(post.created_at);
     }
-    show(slot(article, "new"), true);
+    show(slot(article, "new"), !post.author.is_you);
     setBody(article, post);
     setState(article, post);
     var item = document.createElement("li");
@@ -190,9 +190,21 @@
     return true;
   }
 
+  function authorLabel(post) {
+    return post.author.label + (post.author.is_you && !post.author.anonymous ? " (you)" : "");
+  }
+
   socket.on("post_created", function (payload) {
     if (!thisThread(payload)) { return; }
-    insertPost(payload.post, true);
+    var post = payload.post;
+    var article = document.getElementById("post-" + post.id);
+    if (article && post.author.is_you) {
+      // The author's own tabs get the post again, as theirs, after their audience's view.
+      setText(slot(article, "author"), authorLabel(post));
+      show(slot(article, "new"), false);
+      return;
+    }
+    insertPost(post, !post.author.is_you);
   });
 
   socket.on("post_updated", function (payload) {

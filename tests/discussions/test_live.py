@@ -126,3 +126,27 @@ def test_locking_and_unlocking_reach_every_audience(app, call, d):
             ("thread_locked", {"thread_id": d.thread.id, "locked": True,
                                "reason": "A pause while we check something"}),
             ("thread_locked", {"thread_id": d.thread.id, "locked": False, "reason": ""})]
+
+
+def test_the_authors_own_tabs_also_get_the_post_as_theirs(app, call, d):
+    client = app.test_client()
+    call(client, "POST", f"/api/v1/threads/{d.thread.id}/posts",
+         headers=bearer(d.world.tokens["peer_1"]), json={"body": "First, named"})
+    other_tab = _socket(app, d, "peer_1")
+    call(client, "POST", f"/api/v1/threads/{d.thread.id}/posts",
+         headers=bearer(d.world.tokens["facilitator_a"]), json={"body": "A note"})
+    _events(other_tab)
+    call(client, "POST", f"/api/v1/threads/{d.thread.id}/posts",
+         headers=bearer(d.world.tokens["peer_2"]), json={"body": "Mine"})
+    first = call(client, "GET", f"/api/v1/threads/{d.thread.id}/posts",
+                 headers=bearer(d.world.tokens["peer_2"])).get_json()["items"][0]
+    assert call(client, "PUT", f"/api/v1/posts/{first['id']}/reactions/thanks",
+                headers=bearer(d.world.tokens["peer_2"])).status_code == 200
+    events = _events(other_tab)
+    mine = [payload["post"]["author"] for name, payload in events
+            if name == "post_updated" and payload["post"]["id"] == first["id"]]
+    # The readers' view (not "you"), then the author's own.
+    assert [author["is_you"] for author in mine] == [False, True]
+    others = [payload["post"]["author"]["is_you"] for name, payload in events
+              if name == "post_created"]
+    assert others == [False]  # someone else's post is never sent as "yours"
