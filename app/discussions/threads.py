@@ -188,6 +188,11 @@ class ThreadAccess:
         if not self.is_open:
             return "This discussion opens when its module is released."
         if self.stage == CLOSED:
+            if not self.can_see_posts:
+                # Post first holds after the close: the posts were written for those who
+                # took part.
+                return ("This discussion closed before you posted, so its posts stay with "
+                        "those who took part. A facilitator can tell you what came out of it.")
             return "This discussion has closed; it stays here to read."
         if self.is_muted:
             return "A facilitator has paused your posting in this cohort for now; you can read."

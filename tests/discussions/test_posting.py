@@ -97,6 +97,11 @@ def test_a_closed_thread_is_read_only(app, d):
         with pytest.raises(NotAllowed) as error:
             posting.create_post(d.people["peer_2"], d.thread.id, body="late", now=CLOSED_AT)
         assert "closed" in error.value.message
+        # Someone who never posted is told plainly that the posts stay with those who did.
+        assert "closed before you posted" in error.value.message
+        assert list_posts(_view(d.people["peer_2"], d.thread, CLOSED_AT)) == []
+        assert _view(d.people["peer_1"], d.thread, CLOSED_AT).what_now() == (
+            "This discussion has closed; it stays here to read.")
 
 
 def test_bodies_are_checked_and_cleaned(app, d):
