@@ -10,16 +10,14 @@ from app.discussions.anonymity import AuthorView
 from app.discussions.live import post_payload
 from app.discussions.posts import PostView
 from app.extensions import socketio
-from tests.discussions.world import discussion, live_release
+from tests.discussions.world import discussion_in_respond
 from tests.http import bearer
 
 
 @pytest.fixture
 def d(db):
     with db() as session:
-        built = discussion(session, released_at=live_release(2.5))
-        built.world.with_tokens(session)
-        return built
+        return discussion_in_respond(session)
 
 
 def _socket(app, d, role):

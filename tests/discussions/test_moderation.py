@@ -7,30 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditEntry
-from app.discussions import live, moderation, posting, stages
+from app.discussions import moderation, posting, stages
 from app.discussions.models import Flag, Post
 from app.discussions.posts import list_posts
 from app.discussions.threads import get_thread_for
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.notifications.models import Notification
-from tests.discussions.world import IN_RESPOND, NOW, discussion
+from tests.discussions.world import IN_RESPOND, NOW
 
 OTHERS = ("learner_b", "facilitator_b", "owner_b", "outsider", "admin")
-
-
-@pytest.fixture
-def d(db):
-    with db() as session:
-        return discussion(session)
-
-
-@pytest.fixture
-def events(monkeypatch):
-    """Live events queued by the discussion services: (event, payload, room)."""
-    sent = []
-    monkeypatch.setattr(live, "notify", lambda event, payload, room: sent.append(
-        (event, payload, room)))
-    return sent
 
 
 def _posted(d, *names, anonymous=False, now=NOW):

@@ -10,12 +10,6 @@ from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from tests.discussions.world import CLOSED_AT, IN_RESPOND, IN_SYNTHESIZE, NOW, discussion
 
 
-@pytest.fixture
-def d(db):
-    with db() as session:
-        return discussion(session)
-
-
 def _view(user, thread, now=NOW):
     return get_thread_for(user, thread.id, now=now)
 

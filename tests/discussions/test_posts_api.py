@@ -3,16 +3,14 @@ reactions, drafts and revisions — through HTTP, validated against the OpenAPI 
 
 import pytest
 
-from tests.discussions.world import discussion, live_release
+from tests.discussions.world import discussion, discussion_in_respond, live_release
 from tests.http import bearer
 
 
 @pytest.fixture
 def d(db):
     with db() as session:
-        built = discussion(session, released_at=live_release(2.5))  # in "respond"
-        built.world.with_tokens(session)
-        return built
+        return discussion_in_respond(session)
 
 
 def _as(d, role):

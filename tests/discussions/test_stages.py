@@ -3,29 +3,13 @@
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from app.db import get_session
-from app.discussions import live, stages
+from app.discussions import stages
 from app.discussions.models import Thread
 from app.notifications.models import Notification
 from tests.discussions.world import CLOSED_AT, IN_RESPOND, IN_SYNTHESIZE, NOW, discussion
-
-
-@pytest.fixture
-def d(db):
-    with db() as session:
-        return discussion(session)
-
-
-@pytest.fixture
-def events(monkeypatch):
-    """Live events queued by the discussion services: (event, payload, room)."""
-    sent = []
-    monkeypatch.setattr(live, "notify", lambda event, payload, room: sent.append(
-        (event, payload, room)))
-    return sent
 
 
 def _titles(db, user):

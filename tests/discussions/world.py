@@ -86,3 +86,11 @@ def discussion(session, *, anonymity: str = "peers", released_at: datetime = REL
                      **thread_settings)
     future_thread = _thread(session, future, "Next week's question")
     return Discussion(world, thread, future_thread)
+
+
+def discussion_in_respond(session) -> Discussion:
+    """The discussion world with the real clock in its respond stage, everyone with an API
+    token (HTTP and live tests)."""
+    built = discussion(session, released_at=live_release(2.5))
+    built.world.with_tokens(session)
+    return built
