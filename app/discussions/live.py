@@ -17,15 +17,13 @@ A learner who posts their reflection has their sockets moved from ``waiting`` to
 """
 
 from dataclasses import fields
-from types import SimpleNamespace
 
 from sqlalchemy import Integer, literal, select
 
-from app.cohorts.access import CohortAccess
-from app.cohorts.models import Membership
+from app.cohorts.access import cohort_role
 from app.discussions.anonymity import AuthorView
 from app.discussions.models import STAGES, Post
-from app.discussions.posts import PostView, present_post
+from app.discussions.posts import PostView, present_post, stand_in
 from app.discussions.threads import STAGE_LABELS, ThreadAccess, get_thread_for
 from app.errors import NotAllowed, NotFound
 from app.links import Target
@@ -33,8 +31,6 @@ from app.realtime import move_user_after_commit, notify, room_kind
 
 #: The audiences of a thread, as suffixes of ``thread:ID``.
 STAFF, READERS, WAITING = "staff", "readers", "waiting"
-#: Nobody in particular: an audience's presentation is never "yours".
-_NOBODY = SimpleNamespace(id=0, name="")
 
 
 def audience_room(thread_id: int, audience: str) -> str:
@@ -82,10 +78,6 @@ def post_payload(view: PostView) -> dict:
     return data
 
 
-def _audience_view(access: ThreadAccess, role: str) -> CohortAccess:
-    """A viewer standing for a whole audience (nobody's own posts)."""
-    return CohortAccess(user=_NOBODY, cohort=access.viewer.cohort, role=role)
-
 
 def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -> None:
     """Queue ``post_created``, ``post_updated`` or ``post_hidden`` for every audience,
@@ -96,7 +88,8 @@ def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -
         move_user_after_commit(access.viewer.user.id, audience_room(thread_id, WAITING),
                                audience_room(thread_id, READERS))
     for audience, role in ((STAFF, "facilitator"), (READERS, "learner")):
-        view = present_post(post, author_name, _audience_view(access, role), may_write=False)
+        view = present_post(post, author_name, stand_in(access.viewer.cohort, role),
+                            may_write=False)
         notify(event, {"thread_id": thread_id, "post": post_payload(view)},
                audience_room(thread_id, audience))
     if event == "post_created" and post.kind == "reflection":
@@ -105,8 +98,8 @@ def post_event(event: str, access: ThreadAccess, post: Post, author_name: str) -
                audience_room(thread_id, WAITING))
     # The author's own tabs: after their audience's view, the post as theirs ("(you)"),
     # to their user room only.
-    author = CohortAccess(user=SimpleNamespace(id=post.author_id), cohort=access.viewer.cohort,
-                          role="facilitator" if post.by_staff else "learner")
+    author = stand_in(access.viewer.cohort, "facilitator" if post.by_staff else "learner",
+                      post.author_id)
     own = present_post(post, author_name, author, may_write=False)
     notify(event, {"thread_id": thread_id, "post": post_payload(own)}, f"user:{post.author_id}")
 
@@ -142,16 +135,15 @@ def thread_target(access: ThreadAccess, post_id: int | None = None) -> Target:
 def notify_reply(access: ThreadAccess, reply: Post, parent: Post, author_name: str) -> None:
     """Tell a post's author that someone replied, naming the replier as the author of the
     post may see them."""
+    from app.accounts.models import User
     from app.db import get_session
     from app.notifications.services import notify as send
 
-    role = get_session().scalar(select(Membership.role).where(
-        Membership.cohort_id == access.thread.cohort_id,
-        Membership.user_id == parent.author_id))
-    if role is None:  # the program's owner, who is not a member
-        role = "owner"
-    recipient = CohortAccess(user=SimpleNamespace(id=parent.author_id),
-                             cohort=access.viewer.cohort, role=role)
+    # Their role now (not when they wrote): it decides which names they may see.
+    role = cohort_role(get_session().get(User, parent.author_id), access.viewer.cohort)
+    if role is None:  # no longer in the cohort: nothing to tell them
+        return
+    recipient = stand_in(access.viewer.cohort, role, parent.author_id)
     replier = present_post(reply, author_name, recipient).author.label
     send("post_reply", select(literal(parent.author_id, Integer).label("user_id")),
          dedupe_key=f"reply:{reply.id}",

@@ -10,7 +10,6 @@ its author, so the log cannot undo an anonymous post. Whoever is shown an author
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import Integer, func, literal, select, union, update
 
@@ -21,7 +20,14 @@ from app.cohorts.models import Cohort, Membership
 from app.db import get_session, transaction
 from app.discussions import live, stages
 from app.discussions.models import CLOSED, Flag, Mute, Post, Thread
-from app.discussions.posts import PostView, get_post_for, get_post_in, present_post
+from app.discussions.posts import (
+    PostView,
+    author_name_of,
+    get_post_for,
+    get_post_in,
+    present_post,
+    stand_in,
+)
 from app.discussions.threads import ThreadAccess, get_thread_for
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.links import Target
@@ -61,16 +67,6 @@ def _staff_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, 
     post = get_post_in(access, post_id)
     get_session().refresh(post)
     return access, post
-
-
-def _author_name(post: Post) -> str:
-    """The author's name, for the presentation functions to show or keep back."""
-    return get_session().scalar(select(User.name).where(User.id == post.author_id))
-
-
-def _staff_audience(cohort: Cohort) -> CohortAccess:
-    """The cohort's staff as one viewer: what a notice to all of them may say."""
-    return CohortAccess(user=SimpleNamespace(id=0), cohort=cohort, role="facilitator")
 
 
 def _staff_recipients(cohort: Cohort):
@@ -142,10 +138,10 @@ def _hide_by_flags(access: ThreadAccess, post: Post, flag: Flag, now: datetime) 
     # Nobody acted: the members' reports did. The flaggers stay out of the log.
     audit.record(session, None, "post.hidden_by_flags", cohort_id=post.cohort_id,
                  target_type="post", target_id=post.id, flags=post.flag_count)
-    author_name = _author_name(post)
+    author_name = author_name_of(post)
     live.post_event("post_hidden", access, post, author_name)
     cohort = access.viewer.cohort
-    author = present_post(post, author_name, _staff_audience(cohort)).author.label
+    author = present_post(post, author_name, stand_in(cohort, "facilitator")).author.label
     title = access.thread.title
     notify("flags_waiting", _staff_recipients(cohort), dedupe_key=f"flags:{flag.id}",
            title=f"A post in “{title}” was hidden after members' reports",
@@ -199,7 +195,7 @@ def moderate_post(user: User, post_id: int, action: str, reason: str = "", *,
         access, post = _staff_post(user, post_id, now)
         if post.deleted_at is not None:
             raise Conflict("That post was deleted.", code="post_deleted")
-        author_name = _author_name(post)
+        author_name = author_name_of(post)
         change = _POST_CHANGES[action](post, user, reason, now)
         if change.event is not None:
             audit.record(session, user.id, change.verb, cohort_id=post.cohort_id,
@@ -494,4 +490,4 @@ def get_post_to_flag(user: User, post_id: int, *,
     if post.author_id == user.id:
         raise NotAllowed("You cannot report your own post; edit or delete it instead.",
                          code="own_post")
-    return access, present_post(post, _author_name(post), access.viewer, may_write=False)
+    return access, present_post(post, author_name_of(post), access.viewer, may_write=False)

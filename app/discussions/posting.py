@@ -25,7 +25,7 @@ from app.discussions.models import (
     Reaction,
     ThreadParticipant,
 )
-from app.discussions.posts import PostView, get_post_for, present_post
+from app.discussions.posts import PostView, author_name_of, get_post_for, present_post
 from app.discussions.threads import ThreadAccess, get_thread_for
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 
@@ -236,7 +236,7 @@ def delete_post(user: User, post_id: int, *, now: datetime) -> None:
         if not mine:
             audit.record(session, user.id, "post.deleted", cohort_id=post.cohort_id,
                          target_type="post", target_id=post.id)
-        author_name = session.scalar(select(User.name).where(User.id == post.author_id))
+        author_name = author_name_of(post)
         live.post_event("post_hidden", access, post, author_name)
 
 
@@ -262,7 +262,7 @@ def react(user: User, post_id: int, kind: str, *, on: bool, now: datetime) -> di
             setattr(post, counter, max(0, getattr(post, counter) - 1))
         else:
             return {"insightful": post.insightful_count, "thanks": post.thanks_count}
-        author_name = session.scalar(select(User.name).where(User.id == post.author_id))
+        author_name = author_name_of(post)
         live.post_event("post_updated", access, post, author_name)
         return {"insightful": post.insightful_count, "thanks": post.thanks_count}
 

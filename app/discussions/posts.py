@@ -9,6 +9,7 @@ carry the HTML cleaned when they were written.
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
 
@@ -68,6 +69,17 @@ class PostView:
         if self.body_html is not None:
             return None
         return PLACEHOLDERS["flagged" if self.hidden_by_flags else self.state]
+
+
+def stand_in(cohort, role: str, user_id: int = 0) -> CohortAccess:
+    """A viewer who is not the one making the request: a whole audience (``user_id`` 0, so
+    no post is "theirs") or one person a notice or live event is meant for."""
+    return CohortAccess(user=SimpleNamespace(id=user_id), cohort=cohort, role=role)
+
+
+def author_name_of(post: Post) -> str:
+    """A post's author's name, for the presentation functions to show or keep back."""
+    return get_session().scalar(select(User.name).where(User.id == post.author_id))
 
 
 def _coarse(moment: datetime) -> datetime:

@@ -10,14 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.accounts.models import User
-from app.db import after_response, get_session, insert_for, transaction
+from app.db import after_response, insert_for, transaction
 from app.discussions.anonymity import who_sees_the_name
 from app.discussions.models import Post, ThreadParticipant
 from app.discussions.posting import anonymity_choice, list_drafts
-from app.discussions.posts import PostView, get_post_for, list_posts, present_post
+from app.discussions.posts import (
+    PostView,
+    author_name_of,
+    get_post_for,
+    list_posts,
+    present_post,
+)
 from app.discussions.threads import ThreadAccess, get_thread_for
 
 
@@ -123,7 +129,7 @@ def get_post_view(user: User, post_id: int, *, now: datetime) -> PostInThread:
     """A post of a thread whose posts the user may see, presented for them (NotFound
     otherwise, and for learners before they have posted their reflection)."""
     access, post = get_post_for(user, post_id, now=now)
-    author_name = get_session().scalar(select(User.name).where(User.id == post.author_id))
+    author_name = author_name_of(post)
     return PostInThread(access=access, post=post,
                         view=present_post(post, author_name, access.viewer))
 

@@ -190,3 +190,29 @@ def test_drafts_are_kept_per_person_and_dropped_once_posted(app, d):
         assert posting.get_draft(d.people["peer_2"], d.thread.id) == ""
         posting.create_post(a, d.thread.id, body="the whole thought", now=NOW)
         assert posting.get_draft(a, d.thread.id) == ""
+
+
+def test_a_reply_notice_names_the_replier_as_the_recipient_may_see_them_now(app, db, d):
+    from sqlalchemy import delete, func, select
+
+    from app.cohorts.models import Membership
+    from app.db import get_session
+    from app.notifications.models import Notification
+
+    a, b = d.people["peer_1"], d.people["peer_2"]
+    with app.app_context():
+        top = posting.create_post(a, d.thread.id, body="A", now=NOW)
+        posting.create_post(b, d.thread.id, body="B", anonymous=True, now=NOW)
+        posting.create_post(b, d.thread.id, body="r", anonymous=True, parent_id=top.id,
+                            now=IN_RESPOND)
+        titles = list(get_session().scalars(select(Notification.title).where(
+            Notification.user_id == a.id, Notification.kind == "post_reply")))
+        assert len(titles) == 1 and titles[0].startswith("Anonymous ")
+        assert b.name not in titles[0]
+    with db() as session:  # the author of the reflection leaves the cohort
+        session.execute(delete(Membership).where(Membership.user_id == a.id))
+    with app.app_context():
+        posting.create_post(d.people["facilitator_a"], d.thread.id, body="r2",
+                            parent_id=top.id, now=IN_RESPOND)
+        assert get_session().scalar(select(func.count(Notification.id)).where(
+            Notification.user_id == a.id, Notification.kind == "post_reply")) == 1
