@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app.cohorts.access import CohortAccess
+from app.cohorts.models import ANONYMITY_POLICIES
 
-#: Policies from weakest to strongest.
-POLICIES = ("off", "peers", "everyone")
+#: Policies from weakest to strongest (the cohort model's list, which is in that order).
+POLICIES = ANONYMITY_POLICIES
 
 #: Pseudonyms are "Anonymous" and one of these (a number is added once a thread has used
 #: them all). Animals read kindly and say nothing about the person.

@@ -12,7 +12,6 @@ from datetime import datetime
 from app import audit
 from app.accounts.models import User
 from app.cohorts.access import require_staff
-from app.cohorts.models import ANONYMITY_POLICIES
 from app.db import transaction
 from app.discussions.anonymity import POLICIES
 from app.errors import Invalid
@@ -41,7 +40,7 @@ def change_discussion_settings(user: User, cohort_id: int, *, anonymity: str | N
                                now: datetime) -> DiscussionSettings:
     """Change the policy and/or the flag threshold (None leaves one as it is)."""
     errors = {}
-    if anonymity is not None and anonymity not in ANONYMITY_POLICIES:
+    if anonymity is not None and anonymity not in POLICIES:
         errors["anonymity"] = "Choose off, peers or everyone."
     if flag_threshold is not None and not (
             isinstance(flag_threshold, int) and 1 <= flag_threshold <= MAX_FLAG_THRESHOLD):

@@ -28,7 +28,7 @@ _STAGE_NOTICES = {
     RESPOND: ("Replies are open in “{title}”", "Read your peers' reflections and reply."),
     SYNTHESIZE: ("Synthesis is open in “{title}”",
                  "Add your take-away once you have given your replies."),
-    CLOSED: ("“{title}” has closed", "The discussion stays there to read."),
+    CLOSED: ("“{title}” has closed", "It stays there to read for everyone who took part."),
 }
 
 
