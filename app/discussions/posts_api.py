@@ -209,16 +209,16 @@ def get_thread(user, thread_id: int):
                   "posted my reflection)")
 def get_posts(user, thread_id: int, query: ThreadPostsQuery):
     """Top-level posts (pinned first, then oldest first) with their replies, a page at a
-    time; the cursor points after the last top-level post of the page."""
+    time. The cursor holds the position of the page's end in that order (pinned posts come
+    first, so ids are not in order), so a page never starts over when a post it ended at
+    is deleted or moderated meanwhile."""
     limit = query.limit
-    after = decode_cursor(query.cursor)
+    start = decode_cursor(query.cursor)
     posts = list_posts(get_thread_for(user, thread_id, now=utcnow()))
-    start = next((index + 1 for index, view in enumerate(posts) if view.id == after), 0) \
-        if after else 0
     page = posts[start:start + limit]
     more = start + limit < len(posts)
     return {"items": [post_payload(view) for view in page],
-            "next_cursor": encode_cursor(page[-1].id) if more and page else None}
+            "next_cursor": encode_cursor(start + limit) if more else None}
 
 
 @endpoint(bp, "/threads/<int:thread_id>/posts", "POST", body=PostIn, response=PostOut,

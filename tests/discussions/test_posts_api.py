@@ -193,3 +193,36 @@ def test_posting_is_rate_limited_per_person(app, call, client, d):
                    json={"body": "One, thrice", "version": 2})
     assert limited.status_code == 429 and limited.headers["Retry-After"]
     assert _post(call, client, d, "peer_2", "Someone else").status_code == 201
+
+
+def test_the_posts_page_through_with_pinned_first(app, call, client, d):
+    from app.db import utcnow
+    from app.discussions import moderation
+
+    ids = [_post(call, client, d, f"peer_{n}", f"Reflection {n}").get_json()["id"]
+           for n in range(1, 6)]
+    with app.app_context():
+        moderation.moderate_post(d.people["facilitator_a"], ids[3], "pin", now=utcnow())
+    path = f"/api/v1/threads/{d.thread.id}/posts?limit=2"
+    seen, cursor = [], None
+    for _ in range(5):
+        got = call(client, "GET", path + (f"&cursor={cursor}" if cursor else ""),
+                   headers=_as(d, "peer_1")).get_json()
+        seen.extend(post["id"] for post in got["items"])
+        cursor = got["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [ids[3], ids[0], ids[1], ids[2], ids[4]]
+
+
+def test_a_page_goes_on_when_the_post_it_ended_at_is_deleted(call, client, d):
+    ids = [_post(call, client, d, f"peer_{n}", f"Reflection {n}").get_json()["id"]
+           for n in range(1, 5)]
+    path = f"/api/v1/threads/{d.thread.id}/posts?limit=2"
+    first = call(client, "GET", path, headers=_as(d, "peer_3")).get_json()
+    assert [post["id"] for post in first["items"]] == ids[:2]
+    assert call(client, "DELETE", f"/api/v1/posts/{ids[1]}",
+                headers=_as(d, "peer_2")).status_code == 204
+    rest = call(client, "GET", f"{path}&cursor={first['next_cursor']}",
+                headers=_as(d, "peer_3")).get_json()
+    assert ids[0] not in [post["id"] for post in rest["items"]]  # never starts over
