@@ -126,6 +126,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "POSTING_RATE_LIMIT": env.get("POSTING_RATE_LIMIT", "20 per minute;300 per day"),
         # Per person: reports of posts (a flood of flags would hide a cohort's posts).
         "FLAG_RATE_LIMIT": env.get("FLAG_RATE_LIMIT", "20 per hour"),
+        # Learners' attachments, outside static/: served only to those allowed, as downloads.
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "INVITE_TTL": timedelta(days=14),
         "PASSWORD_RESET_TTL": timedelta(hours=2),
         "API_TOKEN_TTL": timedelta(days=365),

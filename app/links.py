@@ -41,3 +41,18 @@ def inbox_target() -> Target:
 def preferences_target() -> Target:
     """The page where a person chooses how notices reach them."""
     return Target("/settings/notifications")
+
+
+def assignment_target(cohort_id: int, assignment_id: int) -> Target:
+    """A cohort assignment's page: submit, review, see results."""
+    return Target(f"/assignments/{assignment_id}", cohort_id)
+
+
+def submission_target(cohort_id: int, submission_id: int) -> Target:
+    """A submission with its reviews (its author and the staff)."""
+    return Target(f"/submissions/{submission_id}", cohort_id)
+
+
+def review_board_target(cohort_id: int, assignment_id: int) -> Target:
+    """An assignment's review board (facilitators)."""
+    return Target(f"/assignments/{assignment_id}/board", cohort_id)

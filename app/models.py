@@ -9,3 +9,4 @@ def import_all_models() -> None:
     from app.discussions import models as _discussions  # noqa: F401
     from app.notifications import models as _notifications  # noqa: F401
     from app.peer_review import models as _peer_review  # noqa: F401
+    from app.peer_review import work_models as _peer_review_work  # noqa: F401

@@ -13,9 +13,10 @@ store between schedulers):
   most (then the process exits with status 1 without it); every web worker sets
   ``SCHEDULER_ENABLED=0``.
 
-**Jobs.** Four recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
+**Jobs.** Five recurring jobs (``RECURRING_JOBS``): the outbox delivery, the daily
 digests (``app.notifications.digests``), the discussion stage announcements
-(``app.discussions.jobs``: each stage's opening, told once), and the release reconcile
+(``app.discussions.jobs``: each stage's opening, told once), peer review's deadlines
+(``app.peer_review.jobs``: expiry, reminders, the feedback-by promise), and the release reconcile
 job, which also runs as soon as the scheduler starts. The reconcile job processes every
 release that is due and not yet done (catching up after downtime), then brings the *date
 jobs* in line with the stored schedule: one job per upcoming release, id
@@ -74,6 +75,9 @@ RECURRING_JOBS = [
     ("send-digests", "app.notifications.jobs:send_digests", 300),
     # Each thread's next stage is announced within a minute of its opening, exactly once.
     ("announce-stages", "app.discussions.jobs:announce_stages", 60),
+    # Peer review: unfinished reviews expire, reminders a day before the review window
+    # closes, and work short of reviews at its feedback-by date goes to the staff.
+    ("review-deadlines", "app.peer_review.jobs:review_deadlines", 300),
 ]
 #: Recurring jobs that also run as soon as the scheduler starts (catch-up after downtime).
 RUN_AT_START = {"release-due-modules"}

@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ def _compile_url_builders_once() -> None:
 
 
 _compile_url_builders_once()
+
+#: Attachments stored by this test process (never the instance folder).
+UPLOADS = tempfile.mkdtemp(prefix="cohort-commons-uploads-")
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -197,6 +201,7 @@ def test_config(**overrides) -> dict:
         "MAIL_SERVER": None,
         "LOG_LEVEL": "WARNING",
         "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH_METHOD,
+        "UPLOAD_FOLDER": UPLOADS,
     }
     config.update(overrides)
     return config

@@ -4,7 +4,7 @@ role in a cohort, and the cohort, program and module lookups that every entrypoi
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, union
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.accounts.models import User
@@ -92,6 +92,16 @@ def cohort_role(user: User, cohort: Cohort) -> str | None:
         select(Membership.role).where(Membership.cohort_id == cohort.id,
                                       Membership.user_id == user.id)
     )
+
+
+def staff_recipients(cohort: Cohort):
+    """User ids of the cohort's staff as :func:`cohort_role` decides it: its facilitators
+    and its program's owner while they hold the owner right (for notices to the staff)."""
+    return union(
+        select(Membership.user_id.label("user_id")).where(
+            Membership.cohort_id == cohort.id, Membership.role == "facilitator"),
+        select(User.id.label("user_id")).where(User.id == cohort.program.owner_id,
+                                               User.can_own_programs))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -91,6 +91,9 @@ class Cohort(Model):
     anonymity: Mapped[str] = mapped_column(String(16), default="peers")
     #: Distinct members' flags that hide a post until a facilitator reviews it.
     flag_threshold: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: A peer review submitted unchanged after the kindness nudge waits for a facilitator
+    #: before its author sees it.
+    kindness_hold: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     launched_at: Mapped[datetime] = mapped_column(default=utcnow)
 

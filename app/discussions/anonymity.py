@@ -95,18 +95,23 @@ def shown_policy(post, cohort_policy: str) -> str:
     return stronger(post.anonymity, cohort_policy)
 
 
-def present_author(post, viewer: CohortAccess, author_name: str) -> AuthorView:
+def present_author(post, viewer: CohortAccess, author_name: str, *,
+                   policy: str | None = None) -> AuthorView:
     """The only path from a post to its author's identity (see the module docstring).
 
     ``author_name`` is the author's name as loaded with the post; it is returned only when
-    this viewer may see it.
+    this viewer may see it. ``post`` is anything with a post's ``is_anonymous``,
+    ``anonymity``, ``pseudonym``, ``author_id`` and ``by_staff``: peer review presents
+    reviewers and authors through here too, with its own fixed ``policy`` (double-blind is
+    ``peers``: facilitators always see both sides) instead of the cohort's.
     """
     is_you = post.author_id == viewer.user.id
     if not post.is_anonymous:
         return AuthorView(label=author_name, pseudonym=None, name=author_name,
                           user_id=post.author_id, is_you=is_you, anonymous=False,
                           is_staff=post.by_staff)
-    policy = shown_policy(post, viewer.cohort.anonymity)
+    if policy is None:
+        policy = shown_policy(post, viewer.cohort.anonymity)
     if is_you:
         return AuthorView(label=f"{post.pseudonym} (you)", pseudonym=post.pseudonym,
                           name=author_name, user_id=post.author_id, is_you=True,

@@ -11,12 +11,12 @@ its author, so the log cannot undo an anonymous post. Whoever is shown an author
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, func, literal, select, union, update
+from sqlalchemy import Integer, func, literal, select, update
 
 from app import audit
 from app.accounts.models import User
-from app.cohorts.access import CohortAccess, holds_program, require_staff
-from app.cohorts.models import Cohort, Membership
+from app.cohorts.access import CohortAccess, holds_program, require_staff, staff_recipients
+from app.cohorts.models import Membership
 from app.db import get_session, transaction
 from app.discussions import live, stages
 from app.discussions.models import CLOSED, Flag, Mute, Post, Thread
@@ -67,15 +67,6 @@ def _staff_post(user: User, post_id: int, now: datetime) -> tuple[ThreadAccess, 
     post = get_post_in(access, post_id)
     get_session().refresh(post)
     return access, post
-
-
-def _staff_recipients(cohort: Cohort):
-    """User ids of the cohort's facilitators and of its program's owner (while they hold it)."""
-    return union(
-        select(Membership.user_id.label("user_id")).where(
-            Membership.cohort_id == cohort.id, Membership.role == "facilitator"),
-        select(User.id.label("user_id")).where(User.id == cohort.program.owner_id,
-                                               User.can_own_programs))
 
 
 def _queue_target(cohort_id: int) -> Target:
@@ -143,7 +134,7 @@ def _hide_by_flags(access: ThreadAccess, post: Post, flag: Flag, now: datetime) 
     cohort = access.viewer.cohort
     author = present_post(post, author_name, stand_in(cohort, "facilitator")).author.label
     title = access.thread.title
-    notify("flags_waiting", _staff_recipients(cohort), dedupe_key=f"flags:{flag.id}",
+    notify("flags_waiting", staff_recipients(cohort), dedupe_key=f"flags:{flag.id}",
            title=f"A post in “{title}” was hidden after members' reports",
            body=(f"{post.flag_count} members reported a post by {author} in “{title}”. It "
                  "stays hidden until a facilitator restores it or confirms the hide in "

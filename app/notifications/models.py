@@ -46,6 +46,12 @@ KINDS: dict[str, Kind] = {
     "reveal_requested": Kind("A reveal of an anonymous author waits for a second person's "
                              "decision (owners, admins)", "email"),
     "reveal_decided": Kind("Your reveal request is approved or declined", "email"),
+    "review_received": Kind("A peer's review of your work arrives", "email"),
+    "reviews_reminder": Kind("A reminder that you still owe reviews, before the window "
+                             "closes", "email"),
+    "review_moderated": Kind("A facilitator releases or hides a review you wrote", "email"),
+    "reviews_waiting": Kind("A review is held or flagged, or work is short of reviews at "
+                            "its feedback-by date (facilitators)", "email"),
 }
 #: The local hour of the daily digest for people who have not chosen one.
 DEFAULT_DIGEST_HOUR = 8

@@ -1,6 +1,7 @@
 """Peer review endpoints of the JSON API: a program owner's practice assignments."""
 
 import re
+from typing import Literal
 
 from flask import Blueprint
 from pydantic import Field
@@ -42,6 +43,15 @@ class AssignmentIn(Schema):
     review_expiry_hours: int = Field(default=ASSIGNMENT_DEFAULTS["review_expiry_hours"],
                                      description="An unfinished review goes back "
                                                              "to the pool after this (1–720).")
+    submit_first: bool = Field(default=ASSIGNMENT_DEFAULTS["submit_first"],
+                               description="Learners submit before they may review.")
+    results_after: Literal["reviews_done", "window_closed"] = Field(
+        default=ASSIGNMENT_DEFAULTS["results_after"],
+        description="When authors see their reviews: once they have done their own "
+                    "(at the latest when the review window closes), or when it closes.")
+    double_blind: bool = Field(default=ASSIGNMENT_DEFAULTS["double_blind"],
+                               description="Reviewers and authors do not see each other's "
+                                           "names; facilitators see both.")
 
 
 class LevelOut(ResponseSchema):
@@ -75,6 +85,9 @@ class AssignmentOut(ResponseSchema):
     submit_days: int
     review_days: int
     review_expiry_hours: int
+    submit_first: bool
+    results_after: str
+    double_blind: bool
 
 
 def _present(assignment) -> AssignmentOut:
@@ -91,7 +104,9 @@ def _present(assignment) -> AssignmentOut:
         max_points=services.max_points(assignment.rubric),
         reviews_required=assignment.reviews_required, submit_days=assignment.submit_days,
         review_days=assignment.review_days,
-        review_expiry_hours=assignment.review_expiry_hours)
+        review_expiry_hours=assignment.review_expiry_hours,
+        submit_first=assignment.submit_first, results_after=assignment.results_after,
+        double_blind=assignment.double_blind)
 
 
 def _fields(body: AssignmentIn) -> dict:

@@ -12,10 +12,12 @@ import re
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
+    BooleanField,
     FieldList,
     Form,
     FormField,
     IntegerField,
+    RadioField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -73,6 +75,17 @@ class AssignmentForm(FlaskForm):
         invalid_value_message=WHOLE_NUMBER,
         description="From 1 to 720. Another reviewer can then pick the submission up.",
         render_kw={"min": 1, "max": 720})
+    submit_first = BooleanField(
+        "Learners submit their own work before they review a peer's",
+        default=ASSIGNMENT_DEFAULTS["submit_first"])
+    double_blind = BooleanField(
+        "Double-blind: reviewers and authors do not see each other's names "
+        "(facilitators see both)", default=ASSIGNMENT_DEFAULTS["double_blind"])
+    results_after = RadioField(
+        "Authors see their reviews", default=ASSIGNMENT_DEFAULTS["results_after"],
+        choices=[("reviews_done", "once they have done their own reviews (at the latest when "
+                                  "the review window closes)"),
+                 ("window_closed", "when the review window closes, everyone at once")])
     submit = SubmitField("Save assignment")
 
     def rubric(self) -> list[dict]:
@@ -87,7 +100,9 @@ class AssignmentForm(FlaskForm):
         return {"title": self.title.data or "", "instructions": self.instructions.data or "",
                 "rubric": self.rubric(), "reviews_required": self.reviews_required.data,
                 "submit_days": self.submit_days.data, "review_days": self.review_days.data,
-                "review_expiry_hours": self.review_expiry_hours.data}
+                "review_expiry_hours": self.review_expiry_hours.data,
+                "submit_first": self.submit_first.data, "double_blind": self.double_blind.data,
+                "results_after": self.results_after.data}
 
     def typed_rubric(self) -> list[dict]:
         """The rubric exactly as typed (points as text), to show it again after a change."""

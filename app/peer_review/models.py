@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Model, columns_of, utcnow
@@ -11,12 +11,19 @@ from app.sanitize import keep_rendered
 #: A new assignment's review load and windows when its author leaves them out (forms, API
 #: and services read these).
 ASSIGNMENT_DEFAULTS = {"reviews_required": 3, "submit_days": 7, "review_days": 4,
-                       "review_expiry_hours": 48}
+                       "review_expiry_hours": 48, "submit_first": True,
+                       "results_after": "reviews_done", "double_blind": True}
+
+#: When an author sees the reviews of their work: as soon as they have done their own
+#: required reviews (and in any case once the review window has closed), or only once the
+#: review window has closed, for everyone at once.
+RESULTS_AFTER = ("reviews_done", "window_closed")
 
 _WINDOWS = (
     "reviews_required BETWEEN 1 AND 10 AND submit_days >= 0 AND review_days >= 0"
     " AND review_expiry_hours BETWEEN 1 AND 720"
 )
+_RESULTS_AFTER = "results_after IN ('reviews_done', 'window_closed')"
 
 
 class Rubric(Model):
@@ -93,6 +100,15 @@ class AssignmentSettings:
     #: An unfinished review goes back to the pool after this many hours.
     review_expiry_hours: Mapped[int] = mapped_column(
         default=ASSIGNMENT_DEFAULTS["review_expiry_hours"])
+    #: A learner must submit their own work before they may review a peer's.
+    submit_first: Mapped[bool] = mapped_column(default=ASSIGNMENT_DEFAULTS["submit_first"],
+                                               server_default=true())
+    #: When authors see their reviews (one of ``RESULTS_AFTER``).
+    results_after: Mapped[str] = mapped_column(
+        String(16), default=ASSIGNMENT_DEFAULTS["results_after"], server_default="reviews_done")
+    #: Reviewers and authors do not see each other's names (facilitators see both).
+    double_blind: Mapped[bool] = mapped_column(default=ASSIGNMENT_DEFAULTS["double_blind"],
+                                               server_default=true())
 
 
 #: The settings a cohort's assignment copies from the program's.
@@ -106,6 +122,7 @@ class Assignment(AssignmentSettings, Model):
     __table_args__ = (
         UniqueConstraint("module_id", "position"),
         CheckConstraint(_WINDOWS, name="windows"),
+        CheckConstraint(_RESULTS_AFTER, name="results_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +141,7 @@ class CohortAssignment(AssignmentSettings, Model):
     __table_args__ = (
         UniqueConstraint("cohort_module_id", "position"),
         CheckConstraint(_WINDOWS, name="windows"),
+        CheckConstraint(_RESULTS_AFTER, name="results_after"),
         Index("ix_cohort_assignments_cohort_id", "cohort_id"),
     )
 
@@ -138,6 +156,8 @@ class CohortAssignment(AssignmentSettings, Model):
     #: The cohort's own copy of the rubric (copied with the assignment at launch).
     rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="RESTRICT"),
                                            unique=True)
+    #: When learners who still owed reviews were reminded before the window closed.
+    reminded_at: Mapped[datetime | None]
 
     rubric: Mapped[Rubric] = relationship()
 

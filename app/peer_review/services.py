@@ -19,6 +19,7 @@ from app.errors import Invalid, NotFound
 from app.peer_review.models import (
     ASSIGNMENT_DEFAULTS,
     ASSIGNMENT_SETTINGS,
+    RESULTS_AFTER,
     Assignment,
     CohortAssignment,
     Rubric,
@@ -135,7 +136,9 @@ def _clean_rubric(rubric: RubricInput, errors: dict[str, str]) -> list[dict]:
 
 def _clean_assignment(*, title: str, instructions: str, rubric: RubricInput,
                       reviews_required: int, submit_days: int, review_days: int,
-                      review_expiry_hours: int) -> tuple[dict, list[dict]]:
+                      review_expiry_hours: int, submit_first: bool = True,
+                      results_after: str = "reviews_done",
+                      double_blind: bool = True) -> tuple[dict, list[dict]]:
     """Check an assignment's fields and rubric; raise Invalid with every problem found."""
     errors: dict[str, str] = {}
     title = (title or "").strip()
@@ -154,12 +157,21 @@ def _clean_assignment(*, title: str, instructions: str, rubric: RubricInput,
         errors["review_days"] = f"Use a whole number of days from 0 to {MAX_DAYS}."
     if not _is_int(review_expiry_hours) or not 1 <= review_expiry_hours <= 720:
         errors["review_expiry_hours"] = "Use a whole number of hours from 1 to 720 (30 days)."
+    if not isinstance(submit_first, bool):
+        errors["submit_first"] = "Say yes or no."
+    if not isinstance(double_blind, bool):
+        errors["double_blind"] = "Say yes or no."
+    if results_after not in RESULTS_AFTER:
+        errors["results_after"] = ("Choose when authors see their reviews: after their own "
+                                   "reviews, or when the review window closes.")
     criteria = _clean_rubric(rubric, errors)
     if errors:
         raise Invalid(fields=errors)
     values = {"title": title, "instructions": instructions,
               "reviews_required": reviews_required, "submit_days": submit_days,
-              "review_days": review_days, "review_expiry_hours": review_expiry_hours}
+              "review_days": review_days, "review_expiry_hours": review_expiry_hours,
+              "submit_first": submit_first, "results_after": results_after,
+              "double_blind": double_blind}
     return values, criteria
 
 
@@ -224,8 +236,11 @@ def add_assignment(user: User, module_id: int, *, title: str, instructions: str 
 def update_assignment(user: User, module_id: int, assignment_id: int, *, title: str,
                       instructions: str, rubric: RubricInput, reviews_required: int,
                       submit_days: int, review_days: int,
-                      review_expiry_hours: int) -> Assignment:
+                      review_expiry_hours: int, submit_first: bool | None = None,
+                      results_after: str | None = None,
+                      double_blind: bool | None = None) -> Assignment:
     """Change an assignment; a changed rubric replaces this assignment's own rubric rows.
+    Review settings left out (None) keep their stored values.
 
     Cohorts already launched review with their own copies and are not affected.
     """
@@ -233,7 +248,10 @@ def update_assignment(user: User, module_id: int, assignment_id: int, *, title: 
     values, criteria = _clean_assignment(
         title=title, instructions=instructions, rubric=rubric,
         reviews_required=reviews_required, submit_days=submit_days, review_days=review_days,
-        review_expiry_hours=review_expiry_hours)
+        review_expiry_hours=review_expiry_hours,
+        submit_first=assignment.submit_first if submit_first is None else submit_first,
+        results_after=assignment.results_after if results_after is None else results_after,
+        double_blind=assignment.double_blind if double_blind is None else double_blind)
     with transaction() as session:
         changed = sorted(name for name, value in values.items()
                          if getattr(assignment, name) != value)

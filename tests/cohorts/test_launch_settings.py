@@ -54,7 +54,8 @@ def test_launch_copies_every_prompt_and_assignment_setting(app, db, authoring):
     assignment_values = {"title": "Practise a hard conversation",
                          "instructions": "Write **what** you would say.",
                          "reviews_required": 2, "submit_days": 5, "review_days": 3,
-                         "review_expiry_hours": 24}
+                         "review_expiry_hours": 24, "submit_first": False,
+                         "results_after": "window_closed", "double_blind": False}
     # The stored HTML is derived from the Markdown when it is written, and copied with it.
     assert set(prompt_values) == set(PROMPT_SETTINGS) - {"body_html"}
     assert set(assignment_values) == set(ASSIGNMENT_SETTINGS) - {"instructions_html"}
