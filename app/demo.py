@@ -17,7 +17,10 @@ from app.discussions import posting
 from app.discussions import services as discussions
 from app.discussions.models import Post, Thread
 from app.errors import Conflict
+from app.peer_review import results, reviewing, submitting
 from app.peer_review import services as peer_review
+from app.peer_review.models import CohortAssignment, RubricCriterion
+from app.peer_review.work_models import Submission
 
 DEMO_PASSWORD = "cohort-demo"  # noqa: S105 (published demo logins)
 DEMO_PROGRAM = "Feedback that helps"
@@ -104,6 +107,9 @@ ASSIGNMENT = {
                     {"label": "Inviting", "points": 2}]},
     ],
     "reviews_required": 2,
+    # Released a week ago: submissions are due in three days, reviews five days later.
+    "submit_days": 10,
+    "review_days": 5,
 }
 ASSIGNMENT_MODULE = 1
 
@@ -155,6 +161,7 @@ def seed_demo() -> list[tuple[str, str]]:
     # Releases whose time has passed (the cohort started two weeks ago) happen now.
     release_due_modules(now=now)
     seed_discussions(cohort.id, users)
+    seed_reviews(cohort.id, users)
     return [(email, role) for email, _, role, _ in USERS]
 
 
@@ -272,3 +279,78 @@ def seed_discussions(cohort_id: int, users: dict[str, User]) -> None:
         for email, key, kind, hours in reactions:
             posting.react(users[email], made[key], kind, on=True,
                           now=release_at + timedelta(hours=hours))
+
+
+# --- practice work and peer reviews ------------------------------------------------------
+
+#: Submissions: (author's e-mail, hours after the module's release, Markdown). Learners 6 to
+#: 8 have not submitted yet.
+SUBMISSIONS = [
+    ("learner1@demo.test", 20, "Hi Sam, could you give me feedback on **the opening three "
+     "minutes** of Tuesday's client demo? I want to know whether the problem statement was "
+     "clear before I showed the product. Anything you say helps; a sentence by Friday is "
+     "plenty."),
+    ("learner2@demo.test", 26, "Dear team, please send me feedback on my quarterly report "
+     "when you can."),
+    ("learner3@demo.test", 30, "Hey Ana, I am trying to get better at running retros. Could "
+     "you tell me **one thing that worked and one thing to change** in yesterday's retro? "
+     "I'll thank you either way, and I'll share what I change."),
+    ("learner4@demo.test", 44, "Jo, would you look at the onboarding checklist I drafted "
+     "and tell me which step new starters are most likely to skip? By Thursday if you can."),
+    ("learner5@demo.test", 50, "Could you tell me how my update in the all-hands came "
+     "across? I'd like to know if the numbers were easy to follow."),
+]
+#: Reviews, in order: (reviewer's e-mail, hours after the release, levels (Specific, Safe to
+#: answer) as points, overall comment, state). "held" is submitted unchanged after the
+#: kindness nudge, so it waits for the facilitator; "draft" is left unfinished.
+REVIEWS = [
+    ("learner1@demo.test", 52, (1, 2), "You ask kindly and give a date. Naming **one section** "
+     "of the report would make it easier to answer in a few minutes.", "submitted"),
+    ("learner1@demo.test", 54, (2, 2), "Very specific, and \"I'll thank you either way\" "
+     "makes it safe to be honest. I would send this as it is.", "submitted"),
+    ("learner2@demo.test", 60, (2, 1), "Clear question and a date. Maybe say why the "
+     "opening matters to you, so Sam knows what to listen for.", "submitted"),
+    ("learner3@demo.test", 70, (0, 0), "This is useless, you never say what you want.",
+     "held"),
+    ("learner4@demo.test", 80, (1, 1), "", "draft"),
+]
+
+
+def seed_reviews(cohort_id: int, users: dict[str, User]) -> None:
+    """Submissions and reviews on the demo cohort's assignment, each made through the
+    services at its own moment after the module's release: reviews given and rated, one
+    held by the kindness check, one unfinished, and work still short of reviews. An
+    assignment with submissions is left alone."""
+    session = get_session()
+    row = session.execute(
+        select(CohortAssignment.id, CohortModule.release_at)
+        .join(CohortModule, CohortModule.id == CohortAssignment.cohort_module_id)
+        .where(CohortAssignment.cohort_id == cohort_id)).first()
+    if row is None or session.scalar(select(func.count(Submission.id)).where(
+            Submission.cohort_assignment_id == row.id)):
+        return
+    assignment_id, release_at = row
+    for email, hours, body in SUBMISSIONS:
+        submitting.submit_work(users[email], assignment_id, body=body,
+                               now=release_at + timedelta(hours=hours))
+    criteria = session.scalars(
+        select(RubricCriterion.id).join(CohortAssignment,
+                                        CohortAssignment.rubric_id == RubricCriterion.rubric_id)
+        .where(CohortAssignment.id == assignment_id).order_by(RubricCriterion.position)).all()
+    for email, hours, points, comment, state in REVIEWS:
+        moment = release_at + timedelta(hours=hours)
+        review = reviewing.request_review(users[email], assignment_id, now=moment)
+        scores = dict(zip(criteria, points, strict=True))
+        reviewing.save_review(users[email], review.id, scores=scores, comment=comment,
+                              submit=state != "draft", submit_anyway=state == "held",
+                              now=moment)
+    # Lena has done her two reviews, so she reads hers and rates the one she got.
+    lena = users["learner1@demo.test"]
+    view = results.get_submission_view(lena, session.scalar(
+        select(Submission.id).where(Submission.cohort_assignment_id == assignment_id,
+                                    Submission.author_id == lena.id)),
+        now=release_at + timedelta(hours=90))
+    for review in view.reviews:
+        results.rate_review(lena, review.id, helpfulness=5,
+                            comment="Good point about the why: I added it.",
+                            now=release_at + timedelta(hours=90))

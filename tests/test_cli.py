@@ -13,6 +13,7 @@ from app.demo import DEMO_COHORT, DEMO_PASSWORD, DEMO_PROGRAM
 from app.discussions.models import Post, Prompt, Reaction, Thread
 from app.errors import Invalid
 from app.peer_review.models import Assignment, CohortAssignment
+from app.peer_review.work_models import Review, Submission
 from tests.factories import create_user
 
 PASSPHRASE = "a long passphrase"
@@ -178,6 +179,28 @@ def test_demo_discussions_have_posts_replies_and_reactions_written_in_their_stag
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     with db() as session:
         assert session.scalar(select(func.count(Post.id))) == posts
+
+
+def test_demo_practice_work_has_reviews_a_held_one_and_work_still_short(runner, db):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        assignment = session.scalar(select(CohortAssignment))
+        submissions = session.scalars(select(Submission)).all()
+        assert len(submissions) == 5 and not any(s.late for s in submissions)
+        reviews = session.scalars(select(Review)).all()
+        assert sorted(r.status for r in reviews) == ["active"] + ["submitted"] * 4
+        assert [r.held_phrases for r in reviews if r.held_at is not None] == [
+            "this is useless; you never"]
+        assert any(r.helpfulness == 5 for r in reviews)
+        # Every counter agrees with the review rows, and work is still short of reviews.
+        for s in submissions:
+            mine = [r for r in reviews if r.submission_id == s.id]
+            assert s.completed_reviews == sum(r.status == "submitted" for r in mine)
+            assert s.active_reviews == sum(r.status == "active" for r in mine)
+        assert any(s.completed_reviews < assignment.reviews_required for s in submissions)
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        assert session.scalar(select(func.count(Review.id))) == len(reviews)
 
 
 def test_demo_seed_twice_changes_nothing(runner, db):
