@@ -7,7 +7,7 @@ and stored under a random name outside ``static/``; it is served only through
 :func:`get_attachment_for`, to those who may see the work.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.peer_review import attachments, live
 from app.peer_review.access import AssignmentAccess, feedback_by, get_assignment_for
 from app.peer_review.attachments import CheckedFile
+from app.peer_review.metadata import strip_metadata
 from app.peer_review.work_models import Review, Submission, SubmissionVersion
 
 #: Longest submission text, in characters of Markdown.
@@ -66,6 +67,9 @@ def submit_work(user: User, assignment_id: int, *, body: str | None,
     checked: CheckedFile | None = None
     if upload is not None:
         checked = attachments.check_upload(upload.filename, upload.data)
+        # Reviewers must not learn the author from the file: names come out first.
+        cleaned = strip_metadata(checked.kind, upload.data)
+        checked, upload = replace(checked, size=len(cleaned)), replace(upload, data=cleaned)
     stored: list[str] = []
     try:
         return _submit(user, assignment_id, body, upload, checked, keep_attachment, now, stored)
