@@ -31,6 +31,7 @@ from app.discussions.posts import get_post_for, list_posts, list_revisions
 from app.discussions.settings import change_discussion_settings, get_discussion_settings
 from app.discussions.threads import get_thread_for
 from app.extensions import limiter
+from app.peer_review.exports import export_reviews_csv
 from app.security import per_person, posting_rate_limit
 
 bp = Blueprint("posts_api", __name__, url_prefix="/api/v1")
@@ -291,19 +292,23 @@ def put_draft(user, thread_id: int, body: DraftIn):
 class ExportQuery(Schema):
     """What to export."""
 
-    what: Literal["posts"] = Field(
-        default="posts", description="posts (reviews and participation come with peer "
-                                     "review and analytics).")
+    what: Literal["posts", "reviews"] = Field(
+        default="posts", description="posts, or reviews (participation comes with "
+                                     "analytics).")
+
+
+#: What each export is made by.
+EXPORTS = {"posts": export_posts_csv, "reviews": export_reviews_csv}
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/export.csv", "GET", query=ExportQuery,
           content_type="text/csv", errors=(403, 404),
-          summary="Export the cohort's posts as CSV (staff; anonymous authors stay "
-                  "anonymous per policy)")
+          summary="Export the cohort's posts or peer reviews as CSV (staff; anonymous "
+                  "authors stay anonymous per policy)")
 def export_csv(user, cohort_id: int, query: ExportQuery):
-    """Every post, with its author as I may see them."""
-    return Response(export_posts_csv(user, cohort_id), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=cohort-{cohort_id}-posts.csv"})
+    """Every post or review, with its authors as I may see them."""
+    return Response(EXPORTS[query.what](user, cohort_id), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=cohort-{cohort_id}-{query.what}.csv"})
 
 
 class DiscussionSettingsIn(Schema):

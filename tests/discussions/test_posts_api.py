@@ -153,7 +153,7 @@ def test_staff_export_posts_with_authors_as_they_may_see_them(call, client, db):
     assert "'=HYPERLINK" in text  # a formula is kept as text
     assert call(client, "GET", path, headers=_as(d, "peer_2")).status_code == 403
     assert call(client, "GET", path, headers=_as(d, "owner_b")).status_code == 404
-    assert call(client, "GET", f"{path}?what=reviews",
+    assert call(client, "GET", f"{path}?what=participation",
                 headers=_as(d, "owner_a")).status_code == 422
 
 
