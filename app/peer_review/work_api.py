@@ -467,6 +467,7 @@ def request_review(user, assignment_id: int, body: ReviewRequestIn):
     """Allocate the next submission on demand."""
     now = utcnow()
     review = reviewing.request_review(user, assignment_id, only_short=body.only_short, now=now)
+    # A new allocation is stamped with this request's moment; an open one is older.
     created = review.allocated_at == now
     ra = reviewing.get_review_for(user, review.id, now=now)
     return Status(_review_out(ra), 201 if created else 200)
