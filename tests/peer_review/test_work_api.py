@@ -361,3 +361,20 @@ def test_stored_rows_match_what_the_api_said(db, w):
         stored = session.scalars(select(Submission)).one()
         assert (stored.id, stored.version, stored.body) == (work["id"], 1,
                                                             "My rewritten message.")
+
+
+def test_the_document_describes_both_bodies_and_both_answers_of_a_submission(openapi):
+    operation = openapi["paths"]["/api/v1/assignments/{assignment_id}/submissions"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/json",
+                                                        "multipart/form-data"}
+    form = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["attachment"]["format"] == "binary"
+    assert operation["responses"]["201"] == operation["responses"]["200"]
+    assert {"413", "422", "429"} <= set(operation["responses"])
+    download = openapi["paths"]["/api/v1/submissions/{submission_id}/attachment"]["get"]
+    assert {"application/pdf", "image/png", "text/plain"} <= set(
+        download["responses"]["200"]["content"])
+    staff = [operation["summary"] for path, item in openapi["paths"].items()
+             for operation in item.values()
+             if path.endswith(("/board", "/reviewers", "/release", "/hide", "/reassign"))]
+    assert len(staff) == 5 and all(s.startswith("Staff action:") for s in staff)
