@@ -121,10 +121,22 @@ class EndpointSpec:
     status: int
     auth: bool
     errors: tuple[int, ...]
-    content_type: str = "application/json"
+    #: The success response's media type, or several (e.g. the types a download may have).
+    content_type: str | tuple[str, ...] = "application/json"
     tags: list[str] = field(default_factory=list)
     #: A body that is not JSON (e.g. an uploaded CSV): media type -> schema, for the document.
     raw_body: dict[str, dict] | None = None
+    #: Other success statuses answered with the same schema (see :class:`Status`).
+    also: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Status:
+    """A view's result sent with another of its documented success statuses (``also``),
+    e.g. 200 for a resource that already existed where the endpoint usually creates one."""
+
+    result: Any
+    code: int
 
 
 def encode_cursor(last_id: int) -> str:
@@ -205,6 +217,12 @@ def api_user():
     raise NotSignedIn()
 
 
+def parse_json(schema: type[BaseModel]) -> BaseModel:
+    """Validate a JSON body against a schema, for a view that also takes other media
+    types (``raw_body``) and so reads its body itself."""
+    return _parse(schema, "body")
+
+
 def _parse(schema: type[BaseModel] | None, source: str) -> BaseModel | None:
     """Validate the JSON body or the query string against a schema."""
     if schema is None:
@@ -236,9 +254,11 @@ def _parse(schema: type[BaseModel] | None, source: str) -> BaseModel | None:
 def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             errors: tuple[int, ...] = (), content_type: str = "application/json",
+             errors: tuple[int, ...] = (),
+             content_type: str | tuple[str, ...] = "application/json",
              raw_body: dict[str, dict] | None = None,
-             guard: Callable[[Any], None] | None = None):
+             guard: Callable[[Any], None] | None = None, also: tuple[int, ...] = (),
+             max_content_length: int | None = None):
     """Declare an API endpoint: routing, auth, validation, response shape and docs.
 
     The view receives ``user`` (when ``auth``), ``body`` and ``query`` as keyword
@@ -246,7 +266,9 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
     A view that reads a non-JSON body itself names its media types in ``raw_body``.
     ``guard(user)`` is a service check of the caller's site role (e.g. admins only) that
     runs before the input is parsed, so a caller who may not call at all gets 403 rather
-    than a list of field errors.
+    than a list of field errors. A view returns :class:`Status` to answer with one of the
+    success statuses in ``also``. ``max_content_length`` lets this endpoint alone take a
+    larger body than ``MAX_CONTENT_LENGTH`` (uploads), set before anything reads it.
     """
     def decorate(view: Callable) -> Callable:
         """Wrap the view and register it with its description."""
@@ -263,19 +285,24 @@ def endpoint(bp: Blueprint, rule: str, method: str, *, summary: str,
             if query is not None:
                 kwargs["query"] = _parse(query, "query")
             result = view(**kwargs)
+            code = status
+            if isinstance(result, Status):
+                result, code = result.result, result.code
             if result is None:
-                return "", status
+                return "", code
             if response is None or isinstance(result, Response | str | tuple):
                 return result
             # Dicts, other schemas and ORM objects alike are shaped by the response schema.
             model = result if isinstance(result, response) else response.model_validate(result)
-            return jsonify(model.model_dump(mode="json")), status
+            return jsonify(model.model_dump(mode="json")), code
 
         wrapper._api_spec = EndpointSpec(
             method=method, summary=summary, body=body, query=query, response=response,
             status=status, auth=auth, errors=errors, content_type=content_type,
-            tags=[bp.name.removesuffix("_api")], raw_body=raw_body,
+            tags=[bp.name.removesuffix("_api")], raw_body=raw_body, also=also,
         )
+        # app.security applies it before anything reads the body.
+        wrapper.max_content_length = max_content_length
         # Session-cookie callers are CSRF-checked in api_user(); token callers need none.
         csrf.exempt(wrapper)
         bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
@@ -365,8 +392,11 @@ def build_openapi(app: Flask) -> dict:
             ok["content"] = {spec.content_type: {
                 "schema": refs[(spec.response, "serialization")]}}
         elif spec.content_type != "application/json":
-            ok["content"] = {spec.content_type: {"schema": {"type": "string"}}}
-        operation["responses"][str(spec.status)] = ok
+            media_types = ((spec.content_type,) if isinstance(spec.content_type, str)
+                           else spec.content_type)
+            ok["content"] = {media: {"schema": {"type": "string"}} for media in media_types}
+        for code in (spec.status, *spec.also):
+            operation["responses"][str(code)] = ok
         codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body or spec.query:
             codes |= {400, 422}

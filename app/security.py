@@ -103,6 +103,16 @@ def _strings_in(value) -> Iterator[str]:
             yield from _strings_in(item)
 
 
+def _apply_body_limit() -> None:
+    """Let an endpoint that takes uploads accept a larger body than ``MAX_CONTENT_LENGTH``
+    (its view carries ``max_content_length``). Runs before any hook reads the body: a form
+    parsed under the global limit would refuse a file the endpoint accepts."""
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "max_content_length", None)
+    if limit is not None:
+        request.max_content_length = limit
+
+
 def _refuse_nul_characters() -> None:
     """Refuse any request whose text carries a NUL character, before anything reads it.
 
@@ -150,5 +160,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
     user_loaded_from_cookie.connect(_bind_restored_session, app)
+    app.before_request(_apply_body_limit)
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)

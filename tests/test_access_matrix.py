@@ -30,6 +30,8 @@ MATRIX = {
 }
 MY_ROLE = {"learner_a": "learner", "facilitator_a": "facilitator", "owner_a": "owner",
            "owner_demoted_a": "owner"}
+#: Peer review work: every endpoint × every role around cohort A.
+WORK_MATRIX = "tests/peer_review/test_board_api.py::test_every_work_endpoint_answers_each_role"
 #: Routes taking an object id, and the test that checks them across owners.
 ID_ROUTES = {
     "/api/v1/cohorts/<int:cohort_id>": "the matrix above",
@@ -175,6 +177,19 @@ ID_ROUTES = {
         "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
     "/api/v1/modules/<int:module_id>/assignments/<int:assignment_id>":
         "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
+    "/api/v1/assignments/<int:assignment_id>": WORK_MATRIX,
+    "/api/v1/assignments/<int:assignment_id>/submissions": WORK_MATRIX,
+    "/api/v1/assignments/<int:assignment_id>/reviews": WORK_MATRIX,
+    "/api/v1/assignments/<int:assignment_id>/board": WORK_MATRIX,
+    "/api/v1/reviews/<int:review_id>": WORK_MATRIX,
+    "/api/v1/reviews/<int:review_id>/rating": WORK_MATRIX,
+    "/api/v1/reviews/<int:review_id>/release": WORK_MATRIX,
+    "/api/v1/reviews/<int:review_id>/hide": WORK_MATRIX,
+    "/api/v1/reviews/<int:review_id>/reassign": WORK_MATRIX,
+    "/api/v1/submissions/<int:submission_id>": WORK_MATRIX,
+    "/api/v1/submissions/<int:submission_id>/attachment": WORK_MATRIX,
+    "/api/v1/submissions/<int:submission_id>/reviewers": WORK_MATRIX,
+    "/api/v1/cohorts/<int:cohort_id>/review-status": WORK_MATRIX,
 }
 
 

@@ -4,13 +4,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the assignment pages and API, and copy assignments when a cohort launches."""
+    """Register the assignment pages and API (authoring, work, the review board), and copy
+    assignments when a cohort launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.peer_review import api, live, services, views
+    from app.peer_review import api, board_api, live, services, views, work_api
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(work_api.bp)
+    app.register_blueprint(board_api.bp)
     parts.register(services.provider)
     assert live.authorise_board  # importing it registered the board room's authoriser
     # A module-level function: connecting it again (one app per test) changes nothing.

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from app import audit
 from app.accounts.models import User
-from app.cohorts.access import CohortAccess
+from app.cohorts.access import CohortAccess, require_staff
 from app.cohorts.models import Cohort, CohortModule, Membership
 from app.db import get_session, lock_for_update, transaction
 from app.errors import Conflict, Invalid, NotFound
@@ -137,6 +137,62 @@ def get_board(user: User, assignment_id: int, *, now: datetime) -> Board:
         low_rated=[view[r.id] for r in reviews
                    if r.helpfulness is not None and r.helpfulness <= LOW_RATING],
         submission_of={r.id: r.submission_id for r in reviews})
+
+
+@dataclass(frozen=True)
+class AssignmentStatus:
+    """One assignment of a cohort and its work still short of completed reviews."""
+
+    assignment_id: int
+    title: str
+    reviews_required: int
+    #: The review window's close (the feedback-by date of on-time work).
+    reviews_due: datetime
+    #: Submissions with fewer completed reviews than required, soonest feedback-by first.
+    short: list[SubmissionRow]
+
+
+def get_review_status(user: User, cohort_id: int, *, now: datetime) -> list[AssignmentStatus]:
+    """Every assignment of the cohort, in module order, with the submissions still short of
+    completed reviews; NotAllowed for learners, NotFound for outsiders.
+
+    A row is ``short`` when its completed and in-progress reviews together are below target
+    (nobody is on it yet), ``overdue`` once its feedback-by date has passed.
+    """
+    access = require_staff(user, cohort_id, "Only the cohort's facilitators and owner see "
+                                            "its review status.")
+    session = get_session()
+    assignments = session.execute(
+        select(CohortAssignment, CohortModule)
+        .join(CohortModule, CohortModule.id == CohortAssignment.cohort_module_id)
+        .where(CohortAssignment.cohort_id == cohort_id)
+        .order_by(CohortModule.position, CohortAssignment.position, CohortAssignment.id)).all()
+    short = list(session.scalars(
+        select(Submission)
+        .join(CohortAssignment, CohortAssignment.id == Submission.cohort_assignment_id)
+        .where(Submission.cohort_id == cohort_id,
+               Submission.completed_reviews < CohortAssignment.reviews_required)
+        .order_by(Submission.feedback_by, Submission.id)))
+    going = dict(session.execute(
+        select(Review.submission_id, func.count())
+        .where(Review.submission_id.in_([s.id for s in short]), Review.status == "active",
+               Review.expires_at > now)
+        .group_by(Review.submission_id)).all()) if short else {}
+    names = names_of(s.author_id for s in short)
+    result = []
+    for assignment, module in assignments:
+        target = assignment.reviews_required
+        rows = [SubmissionRow(
+            id=s.id, author_id=s.author_id, author=names.get(s.author_id, ""),
+            submitted_at=s.submitted_at, late=s.late, feedback_by=s.feedback_by,
+            completed=s.completed_reviews, in_progress=going.get(s.id, 0),
+            short=s.completed_reviews + going.get(s.id, 0) < target,
+            overdue=now >= s.feedback_by)
+            for s in short if s.cohort_assignment_id == assignment.id]
+        dates = dates_of(assignment, module.release_at, access.cohort.timezone)
+        result.append(AssignmentStatus(assignment.id, assignment.title, target,
+                                       dates.reviews_due, rows))
+    return result
 
 
 def _staff_review(user: User, review_id: int, now: datetime) -> tuple[AssignmentAccess, Review]:

@@ -309,6 +309,7 @@ def save_review(user: User, review_id: int, *, scores: dict[int, int | None],
     facilitator first when the cohort keeps the kindness hold on.
     """
     comments = comments or {}
+    incomplete: dict[str, str] = {}
     with transaction() as session:
         ra = get_review_for(user, review_id, now=now, for_update=True)
         if not ra.is_reviewer:
@@ -340,16 +341,18 @@ def save_review(user: User, review_id: int, *, scores: dict[int, int | None],
         missing = [c for c in ra.rubric.criteria
                    if _level_after(review, c.id) is None]
         if missing or not overall:
-            fields = {f"scores.{c.id}": "Choose a level." for c in missing}
+            # Refused only once the draft is committed: "your draft is kept" holds.
+            incomplete = {f"scores.{c.id}": "Choose a level." for c in missing}
             if not overall:
-                fields["comment"] = "Say in a few sentences what works and what would help."
+                incomplete["comment"] = "Say in a few sentences what works and what would help."
             session.flush()
-            raise Invalid("Choose a level for every criterion and write an overall comment "
-                          "before submitting; your draft is kept.", fields=fields)
-        findings = harsh_phrasings(overall, *notes.values())
-        if findings and not submit_anyway:
-            return SaveOutcome(review, "nudged", findings)
-        return _submit(ra, findings, now)
+        else:
+            findings = harsh_phrasings(overall, *notes.values())
+            if findings and not submit_anyway:
+                return SaveOutcome(review, "nudged", findings)
+            return _submit(ra, findings, now)
+    raise Invalid("Choose a level for every criterion and write an overall comment "
+                  "before submitting; your draft is kept.", fields=incomplete)
 
 
 def _level_after(review: Review, criterion_id: int) -> int | None:

@@ -166,9 +166,10 @@ def get_submission_for(user: User, submission_id: int, *, now: datetime
 
 def get_attachment_for(user: User, submission_id: int, *, now: datetime
                        ) -> tuple[Path, str, str]:
-    """The stored file of a submission, its display name and media type, for its author,
-    the staff, and reviewers it was allocated to (expired allocations included: they read
-    it already). Everyone else gets NotFound, as for a submission without a file."""
+    """The stored file of a submission, its display name (:func:`attachment_name_for`) and
+    media type, for its author, the staff, and reviewers it was allocated to (expired
+    allocations included: they read it already). Everyone else gets NotFound, as for a
+    submission without a file."""
     session = get_session()
     submission = session.get(Submission, submission_id)
     if submission is None or submission.attachment_key is None:
@@ -180,5 +181,22 @@ def get_attachment_for(user: User, submission_id: int, *, now: datetime
     if not allowed:
         raise NotFound()
     path = attachments.path_for(upload_folder(), submission.attachment_key)
+    if not path.is_file():  # lost from the storage: nothing to send
+        raise NotFound()
     media_type = attachments.KINDS[submission.attachment_type][1]
-    return path, submission.attachment_name, media_type
+    return path, attachment_name_for(submission, access), media_type
+
+
+def attachment_name_for(submission: Submission, access: AssignmentAccess) -> str | None:
+    """The attachment's name as this viewer may see it (None without one).
+
+    A learner's file name often carries their name ("Essay - Jane Doe.pdf"), so under
+    double-blind a reviewer gets a neutral one, ``submission-<id>.<ext>``; the author and
+    the staff see the name it was uploaded under.
+    """
+    if submission.attachment_key is None:
+        return None
+    if (submission.author_id == access.viewer.user.id or access.viewer.is_staff
+            or not access.assignment.double_blind):
+        return submission.attachment_name
+    return f"submission-{submission.id}.{attachments.KINDS[submission.attachment_type][0]}"
