@@ -232,11 +232,12 @@ def hide_review(user: User, review_id: int, *, reason: str, now: datetime) -> Re
     """Hide a submitted review from its author, with a reason its reviewer is told. It no
     longer counts towards the work's target, so the work goes back to the pool."""
     reason = (reason or "").replace("\x00", "").strip()
-    if not reason or len(reason) > MAX_REASON:
-        message = f"Give a reason of at most {MAX_REASON} characters; the reviewer reads it."
-        raise Invalid(message, fields={"reason": message})
     with transaction() as session:
+        # Who may act comes first: an outsider learns nothing from a reason's check.
         access, review = _staff_review(user, review_id, now)
+        if not reason or len(reason) > MAX_REASON:
+            message = f"Give a reason of at most {MAX_REASON} characters; the reviewer reads it."
+            raise Invalid(message, fields={"reason": message})
         if review.status != "submitted":
             raise Conflict("Only a submitted review can be hidden.", code="not_submitted")
         if review.hidden_at is not None:
