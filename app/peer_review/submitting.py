@@ -164,7 +164,8 @@ def get_attachment_for(user: User, submission_id: int, *, now: datetime
                        ) -> tuple[Path, str, str]:
     """The stored file of a submission, its display name and media type, for its author,
     the staff, and reviewers it was allocated to (expired allocations included: they read
-    it already). Everyone else gets NotFound, as for a submission without a file."""
+    it already). Everyone else gets NotFound, as for a submission without a file. The name
+    is :func:`attachment_name_for` the user."""
     session = get_session()
     submission = session.get(Submission, submission_id)
     if submission is None or submission.attachment_key is None:
@@ -177,4 +178,16 @@ def get_attachment_for(user: User, submission_id: int, *, now: datetime
         raise NotFound()
     path = attachments.path_for(upload_folder(), submission.attachment_key)
     media_type = attachments.KINDS[submission.attachment_type][1]
-    return path, submission.attachment_name, media_type
+    return path, attachment_name_for(submission, access), media_type
+
+
+def attachment_name_for(submission: Submission, access: AssignmentAccess) -> str:
+    """The attachment's file name as this viewer is shown it (on pages and when it is
+    downloaded): its own for the author and the staff, and for reviewers when names are
+    shown anyway; under double-blind a reviewer gets ``submission-<id>.<ext>``, since
+    people name files after themselves ("cv-maria-lopez.pdf")."""
+    viewer = access.viewer
+    if (submission.author_id == viewer.user.id or viewer.is_staff
+            or not access.assignment.double_blind):
+        return submission.attachment_name or ""
+    return f"submission-{submission.id}.{attachments.KINDS[submission.attachment_type][0]}"

@@ -1,0 +1,411 @@
+"""Peer review work pages through HTTP: the assignment page (submit, ask for a peer's work),
+the rubric review (draft, nudge, hold, expiry), the author's results (ratings and flags),
+the attachment download, the facilitators' board and its actions; refusals that keep what
+was typed, access for every role, names that never cross the double-blind, and a fixed
+number of SQL statements.
+
+Requests run on the real clock, so the world is released relative to it (``live_release``).
+"""
+
+import html
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.db import utcnow
+from app.peer_review import results, reviewing, submitting
+from app.peer_review.work_models import Review, Submission
+from tests.peer_review.test_attachments import png_1x1
+from tests.peer_review.world import live_release, practice
+
+#: Names nobody's page shows by accident (no name is a prefix of another).
+NAMES = {"learner_a": "Aurelia Quenby", "peer_1": "Bartholomew Ixworth",
+         "peer_2": "Cressida Vantongeren", "peer_3": "Desmond Yarrowby",
+         "peer_4": "Eulalie Pendergast"}
+
+
+@pytest.fixture
+def p(db):
+    """The practice world a day after its release (submissions open), with names that
+    stand out."""
+    with db() as session:
+        world = practice(session, released_at=live_release(1))
+        for role, name in NAMES.items():
+            world.people[role].name = name
+            world.people[role].email = f"{role.replace('_', '.')}@work.test"
+        session.flush()
+        return world
+
+
+def _text(response) -> str:
+    """A response's HTML with its entities decoded."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _page(client, path: str, status: int = 200) -> str:
+    """A page's HTML (entities decoded); it must answer ``status``."""
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code)
+    return _text(response)
+
+
+def _as(client, login, user) -> None:
+    """Sign the client out (if signed in) and in again as ``user``."""
+    client.post_form("/logout", {}, token_from="/")
+    login(client, user)
+
+
+def _submit(app, user, assignment, body="My work", *, upload=None, now=None):
+    """Submit work through the service (the set-up of page tests)."""
+    with app.app_context():
+        return submitting.submit_work(user, assignment.id, body=body, upload=upload,
+                                      now=now or utcnow())
+
+
+def _allocate(app, user, assignment):
+    """Give the learner a peer's work to review, through the service."""
+    with app.app_context():
+        return reviewing.request_review(user, assignment.id, now=utcnow())
+
+
+def _review(app, user, review, p, *, comment="Clear and kind: the second line helps most.",
+            clarity=4, kindness=1):
+    """Submit a review through the service."""
+    with app.app_context():
+        return reviewing.save_review(user, review.id, scores=p.scores(clarity, kindness),
+                                     comment=comment, submit=True, now=utcnow())
+
+
+def _reviewed_pair(app, p):
+    """learner_a and peer_1 submit and review each other (results open for both); returns
+    (a's submission, the review of it by peer_1, peer_1's submission, a's review of it)."""
+    a, b = p.people["learner_a"], p.people["peer_1"]
+    mine, theirs = _submit(app, a, p.assignment, "Aurelia's work"), _submit(
+        app, b, p.assignment, "Bartholomew's work")
+    by_a, by_b = _allocate(app, a, p.assignment), _allocate(app, b, p.assignment)
+    _review(app, a, by_a, p)
+    _review(app, b, by_b, p, comment="The opening works; the ask could be sooner.")
+    return mine, by_b, theirs, by_a
+
+
+def _open_results(db, p):
+    """Open every author's results now: the assignment needs one review each."""
+    with db() as session:
+        session.execute(update(type(p.assignment)).where(type(p.assignment).id
+                                                         == p.assignment.id)
+                        .values(reviews_required=1))
+
+
+# --- the module page and the assignment page ---------------------------------------------------
+
+def test_the_module_page_links_the_assignment(client, login, p):
+    login(client, p.people["learner_a"])
+    page = _page(client, f"/cohorts/{p.world.cohort_a.id}/modules/"
+                         f"{p.assignment.cohort_module_id}")
+    assert f'href="/assignments/{p.assignment.id}">Give feedback on a real message</a>' in page
+
+
+def test_a_learner_meets_the_assignment_and_submits_then_resubmits(app, client, login, p):
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    page = _page(client, path)
+    assert "Rewrite the message." in page  # the stored instructions
+    assert "Crystal clear" in page and "Kind <small>(1 point)</small>" in page  # rubric
+    assert 'enctype="multipart/form-data"' in page and 'for="body"' in page
+    assert "Submissions due" in page and "UTC" in page  # dates in the viewer's zone
+    assert "Review a peer's work" in page
+    assert "/board" not in page
+    response = client.post_form(f"{path}/submission", {"body": "First *draft*"},
+                                token_from=path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{path}#your-work"
+    page = _page(client, path)
+    assert "Your work is submitted." in page
+    assert "<em>draft</em>" in page and "version 1" in page
+    assert "Your reviews and results" in page
+    assert "once you have done 2 more reviews" in page  # the gate sentence
+    client.post_form(f"{path}/submission", {"body": "Second version"}, token_from=path)
+    page = _page(client, path)
+    assert "version 2" in page and "Earlier versions (1)" in page
+    assert re.search(r"<details class=\"versions\">.*First <em>draft</em>", page, re.S)
+
+
+def test_refused_submissions_come_back_with_the_text_and_the_reason(app, db, client, login,
+                                                                    p):
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    empty = client.post_form(f"{path}/submission", {"body": "  "}, token_from=path)
+    assert empty.status_code == 422
+    page = _text(empty)
+    assert 'id="body-error"' in page and "Write your work here" in page
+    long = "x" * (submitting.MAX_SUBMISSION + 1)
+    too_long = client.post_form(f"{path}/submission", {"body": long}, token_from=path)
+    assert too_long.status_code == 422
+    assert long in _text(too_long) and "Keep the text under 50,000 characters" in _text(
+        too_long)
+    # A file over 10 MB: the service's sentence, next to the field, with the text kept.
+    big = png_1x1() + b"\0" * (10 * 1024 * 1024)
+    response = client.post(f"{path}/submission", data={
+        "csrf_token": client.csrf_token(path), "body": "Text with a big file",
+        "attachment": (io.BytesIO(big), "scan.png")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = _text(response)
+    assert 'id="attachment-error"' in page and "at most 10 MB" in page
+    assert "Text with a big file" in page
+    # Past the due date, work already in stands: 409 with the text typed kept.
+    _submit(app, p.people["peer_1"], p.assignment, "On time")
+    with db() as session:
+        session.execute(update(Submission).values(submitted_at=utcnow() - timedelta(days=9)))
+        session.execute(update(type(p.assignment)).values(submit_days=0))
+    _as(client, login, p.people["peer_1"])
+    late = client.post_form(f"{path}/submission", {"body": "A late change"}, token_from=path)
+    assert late.status_code == 409
+    assert "the work you submitted stands" in _text(late) and "A late change" in _text(late)
+
+
+def test_an_expired_form_token_keeps_the_work(client, login, p):
+    login(client, p.people["learner_a"])
+    response = client.post(f"/assignments/{p.assignment.id}/submission",
+                           data={"body": "Typed before lunch", "csrf_token": "stale"})
+    assert response.status_code == 400
+    assert "Typed before lunch" in _text(response) and "form token expired" in _text(response)
+
+
+def test_asking_for_work_leads_to_the_review_or_says_why_not(app, client, login, p):
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    refused = client.post_form(f"{path}/reviews", {}, token_from=path)
+    assert refused.status_code == 409
+    page = _text(refused)
+    assert 'id="refused"' in page and "submit your own work" in page.lower()
+    _submit(app, p.people["learner_a"], p.assignment)
+    nothing = client.post_form(f"{path}/reviews", {}, token_from=path)
+    assert nothing.status_code == 409 and 'id="refused"' in _text(nothing)
+    _submit(app, p.people["peer_1"], p.assignment)
+    given = client.post_form(f"{path}/reviews", {}, token_from=path)
+    assert given.status_code == 302 and re.fullmatch(r"/reviews/\d+", given.headers["Location"])
+    page = _page(client, path)
+    assert f'href="{given.headers["Location"]}">Continue your review' in page
+    # Asking again gives back the same review.
+    again = client.post_form(f"{path}/reviews", {}, token_from=path)
+    assert again.headers["Location"] == given.headers["Location"]
+
+
+def test_the_growth_signal_and_review_one_more(app, db, client, login, p):
+    _open_results(db, p)
+    mine, by_b, theirs, by_a = _reviewed_pair(app, p)
+    with app.app_context():
+        results.rate_review(p.people["peer_1"], by_a.id, helpfulness=4, now=utcnow())
+    waiting = _submit(app, p.people["peer_2"], p.assignment)
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    page = _page(client, path)
+    assert "Authors rated your feedback 4.0 of 5 on average (1 rating)." in page
+    assert "the author rated it 4 of 5" in page
+    assert "Review one more for a peer who is still waiting" in page
+    assert 'name="only_short" value="1"' in page
+    one_more = client.post_form(f"{path}/reviews", {"only_short": "1"}, token_from=path)
+    assert one_more.status_code == 302
+    with db() as session:
+        review = session.get(Review, int(one_more.headers["Location"].rsplit("/", 1)[1]))
+        assert review.submission_id == waiting.id and review.reviewer_id == p.people[
+            "learner_a"].id
+
+
+def test_staff_get_the_board_link_instead_of_the_forms(client, login, p):
+    login(client, p.people["facilitator_a"])
+    page = _page(client, f"/assignments/{p.assignment.id}")
+    assert f'href="/assignments/{p.assignment.id}/board"' in page
+    assert "Submit your work" not in page and "Review a peer's work" not in page
+
+
+# --- the review form ---------------------------------------------------------------------------
+
+def _form(p, *, clarity="4", kindness="1", comment="Kind and clear.", **extra) -> dict:
+    """The review form's fields."""
+    data = {f"comment-{p.clarity_id}": "The opening is clear.",
+            f"comment-{p.kindness_id}": "", "comment": comment, **extra}
+    if clarity is not None:
+        data[f"score-{p.clarity_id}"] = clarity
+    if kindness is not None:
+        data[f"score-{p.kindness_id}"] = kindness
+    return data
+
+
+def _textarea(page: str, element_id: str) -> str | None:
+    """The text of the textarea with this id, as a browser reads it."""
+    match = re.search(rf'<textarea[^>]*\bid="{re.escape(element_id)}"[^>]*>(.*?)</textarea>',
+                      page, re.S)
+    return match.group(1).removeprefix("\r\n").removeprefix("\n") if match else None
+
+
+@pytest.fixture
+def allocated(app, p):
+    """learner_a reviews peer_1's work (both submitted); returns the review."""
+    _submit(app, p.people["peer_1"], p.assignment, "Bartholomew's *careful* work")
+    _submit(app, p.people["learner_a"], p.assignment, "Aurelia's work")
+    return _allocate(app, p.people["learner_a"], p.assignment)
+
+
+def test_the_review_form_is_a_labelled_rubric_with_draft_and_submit(app, db, client, login,
+                                                                    p, allocated):
+    login(client, p.people["learner_a"])
+    path = f"/reviews/{allocated.id}"
+    page = _page(client, path)
+    assert "<h1>A peer's work</h1>" in page and "<em>careful</em>" in page
+    assert page.count("<legend>") == 2 and "<legend>Clarity</legend>" in page
+    assert re.search(rf'<input type="radio" id="score-{p.clarity_id}-\d+" '
+                     rf'name="score-{p.clarity_id}" value="4">', page)
+    assert "Crystal clear <small>(4 points)</small>" in page
+    assert f'for="comment-{p.clarity_id}"' in page and 'for="comment"' in page
+    assert "Save draft" in page and "Submit review" in page and "Submit as it is" not in page
+    saved = client.post_form(path, {**_form(p, kindness=None), "save": "y"})
+    assert saved.status_code == 302 and saved.headers["Location"] == path
+    page = _page(client, path)
+    assert "Your draft is saved." in page
+    assert re.search(rf'name="score-{p.clarity_id}" value="4" checked', page)
+    assert _textarea(page, f"comment-{p.clarity_id}") == "The opening is clear."
+    assert _textarea(page, "comment") == "Kind and clear."
+    # Submitting without every level: the errors next to their groups, the text kept.
+    refused = client.post_form(path, {**_form(p, kindness=None, comment="Typed again"),
+                                      "submit": "y"})
+    assert refused.status_code == 422
+    page = _text(refused)
+    assert f'id="criterion-{p.kindness_id}-error"' in page and "Choose a level." in page
+    assert f'aria-describedby="criterion-{p.kindness_id}-error"' in page
+    assert _textarea(page, "comment") == "Typed again"
+    with db() as session:
+        assert session.get(Review, allocated.id).comment == "Typed again"  # draft kept
+    done = client.post_form(path, {**_form(p), "submit": "y"})
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"/assignments/{p.assignment.id}"
+    assert "Your review is submitted." in _page(client, done.headers["Location"])
+    page = _page(client, path)
+    assert "Submit review" not in page and "Crystal clear</strong>" in page  # read-only
+    again = client.post_form(path, {**_form(p, comment="One more thing"), "submit": "y"},
+                             token_from=f"/assignments/{p.assignment.id}")
+    assert again.status_code == 409
+    assert "submitted already" in _text(again) and "One more thing" in _text(again)
+
+
+def test_the_kindness_nudge_then_submit_as_it_is_is_held(app, db, client, login, p,
+                                                        allocated):
+    login(client, p.people["learner_a"])
+    path = f"/reviews/{allocated.id}"
+    harsh = "Honestly this is useless and you never explain."
+    nudged = client.post_form(path, {**_form(p, comment=harsh), "submit": "y"})
+    assert nudged.status_code == 200
+    page = _text(nudged)
+    assert 'id="nudge"' in page and "“this is useless” — " in page
+    assert "“you never” — " in page and "Submit as it is" in page
+    assert _textarea(page, "comment") == harsh
+    held = client.post_form(path, {**_form(p, comment=harsh), "submit_anyway": "y"})
+    assert held.status_code == 302
+    page = _page(client, held.headers["Location"])
+    assert "A facilitator will read it before the author does." in page
+    with db() as session:
+        review = session.get(Review, allocated.id)
+        assert review.status == "submitted" and review.held_at is not None
+
+
+def test_an_expired_review_shows_the_text_back_with_why(app, db, client, login, p,
+                                                        allocated):
+    with db() as session:
+        session.execute(update(Review).values(status="expired"))
+    login(client, p.people["learner_a"])
+    path = f"/reviews/{allocated.id}"
+    assert "This review expired" in _page(client, path)
+    refused = client.post_form(path, {**_form(p, comment="My careful words"), "submit": "y"})
+    assert refused.status_code == 409
+    page = _text(refused)
+    assert "can no longer be saved" in page
+    assert _textarea(page, "kept-comment") == "My careful words"
+    assert _textarea(page, f"kept-{p.clarity_id}") == "The opening is clear."
+
+
+# --- the author's results ----------------------------------------------------------------------
+
+def test_results_open_with_reviews_medians_and_a_rating_form(app, db, client, login, p):
+    _open_results(db, p)
+    login(client, p.people["learner_a"])
+    mine = _submit(app, p.people["learner_a"], p.assignment, "Aurelia's work")
+    path = f"/submissions/{mine.id}"
+    page = _page(client, path)
+    assert "Aurelia's work" in page
+    assert "You can read your reviews once you have done 1 more review" in page
+    _submit(app, p.people["peer_1"], p.assignment, "Bartholomew's work")
+    by_b = _allocate(app, p.people["peer_1"], p.assignment)
+    _review(app, p.people["peer_1"], by_b, p, comment="The *opening* works.", clarity=2)
+    _review(app, p.people["learner_a"], _allocate(app, p.people["learner_a"], p.assignment),
+            p)
+    page = _page(client, path)
+    assert "Reviewer 1" in page and "<em>opening</em>" in page
+    assert "Mostly clear (2 points)" in page  # the median of the one review
+    assert "<legend>How helpful was this review?</legend>" in page
+    rate = f"/reviews/{by_b.id}/rating"
+    refused = client.post_form(rate, {f"rate-{by_b.id}-comment": "Thanks!"}, token_from=path)
+    assert refused.status_code == 422
+    page = _text(refused)
+    assert f'id="rate-{by_b.id}-helpfulness-error"' in page and "Thanks!" in page
+    rated = client.post_form(rate, {f"rate-{by_b.id}-helpfulness": "5",
+                                    f"rate-{by_b.id}-comment": "Thanks!"}, token_from=path)
+    assert rated.status_code == 302 and rated.headers["Location"] == f"{path}#review-{by_b.id}"
+    page = _page(client, path)
+    assert "Thank you for rating this review." in page
+    assert (f'<input checked id="rate-{by_b.id}-helpfulness-0" '
+            f'name="rate-{by_b.id}-helpfulness" type="radio" value="5">') in page
+    # A flag needs a reason; with one, the review is hidden from the author pending a
+    # facilitator.
+    empty = client.post_form(rate, {f"flag-{by_b.id}-flag_reason": " "}, token_from=path)
+    assert empty.status_code == 422
+    assert f'id="flag-{by_b.id}-flag_reason-error"' in _text(empty)
+    flagged = client.post_form(rate, {f"flag-{by_b.id}-flag_reason": "It mocks my accent"},
+                               token_from=path)
+    assert flagged.status_code == 302
+    page = _page(client, path)
+    assert "You flagged this review as harmful." in page and "<em>opening</em>" not in page
+
+
+# --- the attachment ----------------------------------------------------------------------------
+
+def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_reviewers(
+        app, db, client, login, p):
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    sent = client.post(f"{path}/submission", data={
+        "csrf_token": client.csrf_token(path), "body": "See the scan",
+        "attachment": (io.BytesIO(png_1x1()), "Aurelia Quenby draft.png")},
+        content_type="multipart/form-data")
+    assert sent.status_code == 302
+    with db() as session:
+        submission = session.scalars(select(Submission)).one()
+    download = f"/submissions/{submission.id}/attachment"
+    assert "Aurelia Quenby draft.png" in _page(client, path)
+    response = client.get(download)
+    assert response.status_code == 200 and response.data == png_1x1()
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="Aurelia Quenby draft.png"')
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    # A reviewer it was allocated to gets it under a name that does not give the author away.
+    _submit(app, p.people["peer_1"], p.assignment)
+    review = _allocate(app, p.people["peer_1"], p.assignment)
+    _as(client, login, p.people["peer_1"])
+    page = _page(client, f"/reviews/{review.id}")
+    assert f"submission-{submission.id}.png" in page and "Quenby" not in page
+    response = client.get(download)
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert f'filename="submission-{submission.id}.png"' in disposition
+    assert "Quenby" not in disposition
+    # Anyone else: not found.
+    _as(client, login, p.people["peer_2"])
+    assert client.get(download).status_code == 404
+    _as(client, login, p.people["facilitator_a"])
+    response = client.get(download)
+    assert "Aurelia Quenby draft.png" in response.headers["Content-Disposition"]
