@@ -175,6 +175,42 @@ ID_ROUTES = {
         "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
     "/api/v1/modules/<int:module_id>/assignments/<int:assignment_id>":
         "tests/peer_review/test_api.py::test_another_owners_module_is_not_found",
+    "/assignments/<int:assignment_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/submission":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/reviews":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/board":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/board/assign":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/rating":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/reassign":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/release":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/hide":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/submissions/<int:submission_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/submissions/<int:submission_id>/attachment":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.peer_review import results, reviewing, submitting
+from app.peer_review.submitting import Upload
 from app.peer_review.work_models import Review, Submission
 from tests.peer_review.test_attachments import png_1x1
 from tests.peer_review.world import live_release, practice
@@ -409,3 +410,235 @@ def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_revie
     _as(client, login, p.people["facilitator_a"])
     response = client.get(download)
     assert "Aurelia Quenby draft.png" in response.headers["Content-Disposition"]
+
+
+# --- the review board --------------------------------------------------------------------------
+
+def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client, login, p):
+    a, b = p.people["learner_a"], p.people["peer_1"]
+    mine = _submit(app, a, p.assignment, "Aurelia's work")
+    theirs = _submit(app, b, p.assignment, "Bartholomew's work")
+    held = _allocate(app, a, p.assignment)
+    with app.app_context():
+        reviewing.save_review(a, held.id, scores=p.scores(), comment="This is useless.",
+                              submit=True, submit_anyway=True, now=utcnow())
+    in_progress = _allocate(app, b, p.assignment)
+    board = f"/assignments/{p.assignment.id}/board"
+    login(client, p.people["facilitator_a"])
+    page = _page(client, board)
+    assert 'data-live-room="assignment:' in page and f'data-board-url="{board}"' in page
+    assert '<script src="/static/js/review_board.js" defer></script>' in page
+    assert "<script>" not in page and "onclick" not in page
+    assert 'aria-live="polite"' in page  # the announcer the script speaks through
+    assert "Short of reviews <small>(2)</small>" in page
+    assert "this is useless" in page  # the held phrasing
+    assert f"Reviewer 1 ({a.name})" in page and f"Reviewer 1 ({b.name})" in page
+    assert f'<option value="{p.people["peer_2"].id}">' in page
+    # Assign to a learner; then "review it myself" leads to the review form.
+    assigned = client.post_form(f"{board}/assign", {"submission_id": str(mine.id),
+                                                    "reviewer_id": str(p.people["peer_2"].id)},
+                                token_from=board)
+    assert assigned.status_code == 302 and assigned.headers["Location"] == board
+    assert "The work is assigned" in _page(client, board)
+    again = client.post_form(f"{board}/assign", {"submission_id": str(mine.id),
+                                                 "reviewer_id": str(p.people["peer_2"].id)},
+                             token_from=board)
+    assert again.status_code == 409
+    assert "already has (or had) this submission" in _text(again)
+    author = client.post_form(f"{board}/assign", {"submission_id": str(theirs.id),
+                                                  "reviewer_id": str(b.id)}, token_from=board)
+    assert author.status_code == 422
+    assert re.search(rf'id="assign-{theirs.id}-error"[^>]*>This learner wrote the work.<',
+                     _text(author))
+    myself = client.post_form(f"{board}/assign", {"submission_id": str(mine.id)},
+                              token_from=board)
+    assert myself.status_code == 302 and re.fullmatch(r"/reviews/\d+",
+                                                      myself.headers["Location"])
+    # Hide needs a reason: the board comes back with the error and what was typed.
+    refused = client.post_form(f"/reviews/{held.id}/hide", {"reason": "   "},
+                               token_from=board)
+    assert refused.status_code == 422
+    page = _text(refused)
+    assert f'id="hide-held-{held.id}-error"' in page
+    released = client.post_form(f"/reviews/{held.id}/release", {}, token_from=board)
+    assert released.status_code == 302 and released.headers["Location"] == board
+    assert "The review is released to its author." in _page(client, board)
+    reassigned = client.post_form(f"/reviews/{in_progress.id}/reassign", {}, token_from=board)
+    assert reassigned.status_code == 302
+    with db() as session:
+        assert session.get(Review, in_progress.id).status == "expired"
+        assert session.get(Review, held.id).released_at is not None
+    hidden = client.post_form(f"/reviews/{held.id}/hide", {"reason": "Names a colleague"},
+                              token_from=board)
+    assert hidden.status_code == 302
+    assert "The review is hidden" in _page(client, board)
+    # A submission of another assignment is not this board's to assign.
+    with app.app_context():
+        other = _submit(app, p.people["peer_3"], p.assignment)
+    foreign = client.post_form(f"/assignments/{p.future.id}/board/assign",
+                               {"submission_id": str(other.id)}, token_from=board)
+    assert foreign.status_code == 404
+
+
+def test_learners_get_403_on_the_board_and_outsiders_404(client, login, p):
+    board = f"/assignments/{p.assignment.id}/board"
+    login(client, p.people["learner_a"])
+    page = _page(client, board, 403)
+    assert "Only the cohort's facilitators and owner" in page
+    _as(client, login, p.people["learner_b"])
+    _page(client, board, 404)
+
+
+# --- access: every route, every role -----------------------------------------------------------
+
+ROLES = ("learner_a", "peer_1", "peer_3", "facilitator_a", "owner_a", "learner_b",
+         "facilitator_b", "admin", "outsider")
+#: Who gets what: (method, path, form, {role: status}); roles not named get 404.
+#: learner_a wrote work A (with a file) and holds a review of peer_1's work (held);
+#: peer_1 is reviewing A (R1); peer_2 reviewed A (R3, published); peer_3 took no part.
+STAFF = {"facilitator_a": 200, "owner_a": 200}
+LEARNERS = ("learner_a", "peer_1", "peer_3")
+
+
+def _access_world(app, db, p):
+    """The set-up the access table describes; returns the ids it names."""
+    _open_results(db, p)
+    a, b, c = p.people["learner_a"], p.people["peer_1"], p.people["peer_2"]
+    work = _submit(app, a, p.assignment, "Work A", upload=Upload("a.png", png_1x1()))
+    _submit(app, b, p.assignment, "Work B")
+    _submit(app, c, p.assignment, "Work C")
+    r2 = _allocate(app, a, p.assignment)
+    with app.app_context():
+        reviewing.save_review(a, r2.id, scores=p.scores(), comment="This is useless.",
+                              submit=True, submit_anyway=True, now=utcnow())
+    r1 = _allocate(app, b, p.assignment)
+    with app.app_context():
+        r3 = reviewing.assign_review(p.people["facilitator_a"], work.id, reviewer_id=c.id,
+                                     now=utcnow())
+    _review(app, c, r3, p)
+    return {"A": work.id, "R1": r1.id, "R2": r2.id, "R3": r3.id, "asg": p.assignment.id,
+            "peer_4": p.people["peer_4"].id}
+
+
+def _table(ids) -> list[tuple[str, str, dict, dict]]:
+    learners_403 = dict.fromkeys(LEARNERS, 403)
+    staff_302 = {"facilitator_a": 302, "owner_a": 302}
+    return [
+        ("GET", "/assignments/{asg}", {}, {**dict.fromkeys(LEARNERS, 200), **STAFF}),
+        ("GET", "/reviews/{R1}", {}, {"peer_1": 200, **STAFF}),
+        ("GET", "/reviews/{R2}", {}, {"learner_a": 200, **STAFF}),
+        ("GET", "/submissions/{A}", {}, {"learner_a": 200, **STAFF}),
+        ("GET", "/submissions/{A}/attachment", {}, {"learner_a": 200, "peer_1": 200,
+                                                    **STAFF}),
+        ("GET", "/assignments/{asg}/board", {}, {**learners_403, **STAFF}),
+        ("POST", "/reviews/{R3}/rating", {"rate-{R3}-helpfulness": "4"}, {"learner_a": 302}),
+        ("POST", "/assignments/{asg}/submission", {"body": "Again"},
+         {**dict.fromkeys(LEARNERS, 302), "facilitator_a": 403, "owner_a": 403}),
+        ("POST", "/assignments/{asg}/reviews", {},
+         {**dict.fromkeys(LEARNERS, 302), "facilitator_a": 403, "owner_a": 403}),
+        ("POST", "/reviews/{R1}", {"save": "y", "comment": "Draft"},
+         {"peer_1": 302, "facilitator_a": 403, "owner_a": 403}),
+        ("POST", "/assignments/{asg}/board/assign",
+         {"submission_id": "{A}", "reviewer_id": "{peer_4}"}, {**learners_403, **staff_302}),
+        ("POST", "/reviews/{R2}/release", {}, {**learners_403, **staff_302}),
+        ("POST", "/reviews/{R3}/hide", {"reason": "Unkind"}, {**learners_403, **staff_302}),
+        ("POST", "/reviews/{R1}/reassign", {}, {**learners_403, **staff_302}),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_work_route_answers_each_role_as_it_should(app, db, client, login, p, role):
+    ids = _access_world(app, db, p)
+    login(client, p.people[role])
+    token = client.csrf_token("/")
+    for method, path, form, expected in _table(ids):
+        address = path.format(**ids)
+        if method == "GET":
+            response = client.get(address)
+        else:
+            data = {key.format(**ids): value.format(**ids) for key, value in form.items()}
+            response = client.post(address, data={"csrf_token": token, **data})
+        assert response.status_code == expected.get(role, 404), (role, method, address)
+
+
+# --- double-blind: no name crosses over on any page --------------------------------------------
+
+def _identity(person) -> tuple[str, str]:
+    return person.name, person.email
+
+
+def test_names_never_cross_the_double_blind_on_any_page(app, db, client, login, p):
+    _open_results(db, p)
+    author, reviewer = p.people["learner_a"], p.people["peer_1"]
+    work = _submit(app, author, p.assignment, "Aurelia's work",
+                   upload=Upload("Aurelia Quenby - draft.png", png_1x1()))
+    _submit(app, reviewer, p.assignment, "Bartholomew's work")
+    of_author = _allocate(app, reviewer, p.assignment)
+    _review(app, reviewer, of_author, p)
+    of_reviewer = _allocate(app, author, p.assignment)
+    _review(app, author, of_reviewer, p)
+    with app.app_context():
+        results.rate_review(author, of_author.id, helpfulness=2, comment="Meh", now=utcnow())
+    login(client, author)
+    for path in (f"/assignments/{p.assignment.id}", f"/submissions/{work.id}",
+                 f"/reviews/{of_reviewer.id}"):
+        page = _page(client, path)
+        for secret in _identity(reviewer):
+            assert secret not in page, (path, secret)
+    assert "Reviewer 1" in _page(client, f"/submissions/{work.id}")
+    _as(client, login, reviewer)
+    for path in (f"/assignments/{p.assignment.id}", f"/reviews/{of_author.id}"):
+        page = _page(client, path)
+        for secret in (*_identity(author), "Quenby"):
+            assert secret not in page, (path, secret)
+    # The staff see both sides, with names.
+    _as(client, login, p.people["facilitator_a"])
+    page = _page(client, f"/submissions/{work.id}")
+    assert f"Reviewer 1 ({reviewer.name})" in page and author.name in page
+    board = _page(client, f"/assignments/{p.assignment.id}/board")
+    assert reviewer.name in board and author.name in board
+    assert author.name in _page(client, f"/reviews/{of_author.id}")
+
+
+# --- a fixed number of statements --------------------------------------------------------------
+
+def _statements(client, query_counter, path: str) -> int:
+    """The statements one request for ``path`` sends (after a first request warms up)."""
+    assert client.get(path).status_code == 200
+    with query_counter.counting():
+        assert client.get(path).status_code == 200
+    return query_counter.count
+
+
+def test_the_assignment_page_and_the_board_cost_the_same_for_2_or_6_submissions(
+        app, db, client, login, p, query_counter):
+    with db() as session:
+        from tests.factories import add_member
+        extra = add_member(session, p.world.cohort_a, role="learner").user
+    a = p.people["learner_a"]
+    learners = [a, *[p.people[f"peer_{n}"] for n in range(1, 5)], extra]
+    for person in learners[:2]:
+        _submit(app, person, p.assignment, f"Work of {person.name}")
+    _review(app, a, _allocate(app, a, p.assignment), p)
+    _review(app, learners[1], _allocate(app, learners[1], p.assignment), p)
+    paths = {"learner": f"/assignments/{p.assignment.id}",
+             "staff": f"/assignments/{p.assignment.id}/board"}
+    counts = {}
+    for size in (2, 6):
+        if size == 6:
+            for person in learners[2:]:
+                _submit(app, person, p.assignment, f"Work of {person.name}")
+            for person in learners[2:5]:
+                review = _allocate(app, person, p.assignment)
+                with app.app_context():
+                    reviewing.save_review(person, review.id, scores=p.scores(),
+                                          comment="This is useless.", submit=True,
+                                          submit_anyway=person is learners[2], now=utcnow())
+            _allocate(app, a, p.assignment)
+        login(client, a)
+        counts[("learner", size)] = _statements(client, query_counter, paths["learner"])
+        _as(client, login, p.people["facilitator_a"])
+        counts[("staff", size)] = _statements(client, query_counter, paths["staff"])
+        client.post_form("/logout", {}, token_from="/")
+    assert counts[("learner", 2)] == counts[("learner", 6)], counts
+    assert counts[("staff", 2)] == counts[("staff", 6)], counts
