@@ -642,3 +642,45 @@ def test_the_assignment_page_and_the_board_cost_the_same_for_2_or_6_submissions(
         client.post_form("/logout", {}, token_from="/")
     assert counts[("learner", 2)] == counts[("learner", 6)], counts
     assert counts[("staff", 2)] == counts[("staff", 6)], counts
+
+
+# --- input edges -------------------------------------------------------------------------------
+
+def test_malformed_input_is_a_clear_4xx_never_a_500(app, client, login, p, allocated):
+    login(client, p.people["learner_a"])
+    path = f"/reviews/{allocated.id}"
+    for level in ("abc", "99999999999", "-1", "3"):
+        response = client.post_form(path, {**_form(p, clarity=level), "save": "y"})
+        assert response.status_code == 422, level
+        assert f'id="criterion-{p.clarity_id}-error"' in _text(response)
+        assert "Choose one of the levels (0, 2, 4 points)." in _text(response)
+    huge = client.post_form(path, {**_form(p, comment="x" * 10_001), "save": "y"})
+    assert huge.status_code == 422 and 'id="comment-error"' in _text(huge)
+    nul = client.post_form(path, {**_form(p, comment="a\x00b"), "save": "y"})
+    assert nul.status_code == 400
+    assert client.get("/reviews/2147483648").status_code == 404
+    stale = client.post(path, data={**_form(p, comment="Kept despite the token"),
+                                    "csrf_token": "stale", "submit": "y"})
+    assert stale.status_code == 400
+    assert _textarea(_text(stale), "comment") == "Kept despite the token"
+    _as(client, login, p.people["facilitator_a"])
+    board = f"/assignments/{p.assignment.id}/board"
+    for submission_id, reviewer_id, status in (("x", "", 404), ("", "", 404),
+                                               (str(allocated.submission_id), "abc", 422),
+                                               (str(allocated.submission_id), "-4", 422)):
+        response = client.post_form(f"{board}/assign", {"submission_id": submission_id,
+                                                        "reviewer_id": reviewer_id},
+                                    token_from=board)
+        assert response.status_code == status, (submission_id, reviewer_id)
+
+
+def test_a_rating_out_of_range_is_refused_next_to_the_choice(app, db, client, login, p):
+    _open_results(db, p)
+    mine, by_b, theirs, by_a = _reviewed_pair(app, p)
+    login(client, p.people["learner_a"])
+    for value in ("9", "0", "x", "123456"):
+        response = client.post_form(f"/reviews/{by_b.id}/rating",
+                                    {f"rate-{by_b.id}-helpfulness": value},
+                                    token_from=f"/submissions/{mine.id}")
+        assert response.status_code == 422, value
+        assert "Choose how helpful the review was, from 1 to 5." in _text(response)
