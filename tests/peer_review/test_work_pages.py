@@ -1,13 +1,11 @@
 """Peer review work pages through HTTP: the assignment page (submit, ask for a peer's work),
 the rubric review (draft, nudge, hold, expiry), the author's results (ratings and flags),
 the attachment download, the facilitators' board and its actions; refusals that keep what
-was typed, access for every role, names that never cross the double-blind, and a fixed
-number of SQL statements.
+was typed, and what every role gets from every route.
 
 Requests run on the real clock, so the world is released relative to it (``live_release``).
 """
 
-import html
 import io
 import re
 from datetime import timedelta
@@ -17,94 +15,28 @@ from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.peer_review import results, reviewing, submitting
+from app.peer_review.models import CohortAssignment
 from app.peer_review.submitting import Upload
 from app.peer_review.work_models import Review, Submission
 from tests.peer_review.test_attachments import png_1x1
-from tests.peer_review.world import live_release, practice
-
-#: Names nobody's page shows by accident (no name is a prefix of another).
-NAMES = {"learner_a": "Aurelia Quenby", "peer_1": "Bartholomew Ixworth",
-         "peer_2": "Cressida Vantongeren", "peer_3": "Desmond Yarrowby",
-         "peer_4": "Eulalie Pendergast"}
-
-
-@pytest.fixture
-def p(db):
-    """The practice world a day after its release (submissions open), with names that
-    stand out."""
-    with db() as session:
-        world = practice(session, released_at=live_release(1))
-        for role, name in NAMES.items():
-            world.people[role].name = name
-            world.people[role].email = f"{role.replace('_', '.')}@work.test"
-        session.flush()
-        return world
-
-
-def _text(response) -> str:
-    """A response's HTML with its entities decoded."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-def _page(client, path: str, status: int = 200) -> str:
-    """A page's HTML (entities decoded); it must answer ``status``."""
-    response = client.get(path)
-    assert response.status_code == status, (path, response.status_code)
-    return _text(response)
-
-
-def _as(client, login, user) -> None:
-    """Sign the client out (if signed in) and in again as ``user``."""
-    client.post_form("/logout", {}, token_from="/")
-    login(client, user)
-
-
-def _submit(app, user, assignment, body="My work", *, upload=None, now=None):
-    """Submit work through the service (the set-up of page tests)."""
-    with app.app_context():
-        return submitting.submit_work(user, assignment.id, body=body, upload=upload,
-                                      now=now or utcnow())
-
-
-def _allocate(app, user, assignment):
-    """Give the learner a peer's work to review, through the service."""
-    with app.app_context():
-        return reviewing.request_review(user, assignment.id, now=utcnow())
-
-
-def _review(app, user, review, p, *, comment="Clear and kind: the second line helps most.",
-            clarity=4, kindness=1):
-    """Submit a review through the service."""
-    with app.app_context():
-        return reviewing.save_review(user, review.id, scores=p.scores(clarity, kindness),
-                                     comment=comment, submit=True, now=utcnow())
-
-
-def _reviewed_pair(app, p):
-    """learner_a and peer_1 submit and review each other (results open for both); returns
-    (a's submission, the review of it by peer_1, peer_1's submission, a's review of it)."""
-    a, b = p.people["learner_a"], p.people["peer_1"]
-    mine, theirs = _submit(app, a, p.assignment, "Aurelia's work"), _submit(
-        app, b, p.assignment, "Bartholomew's work")
-    by_a, by_b = _allocate(app, a, p.assignment), _allocate(app, b, p.assignment)
-    _review(app, a, by_a, p)
-    _review(app, b, by_b, p, comment="The opening works; the ask could be sooner.")
-    return mine, by_b, theirs, by_a
-
-
-def _open_results(db, p):
-    """Open every author's results now: the assignment needs one review each."""
-    with db() as session:
-        session.execute(update(type(p.assignment)).where(type(p.assignment).id
-                                                         == p.assignment.id)
-                        .values(reviews_required=1))
-
+from tests.peer_review.work_pages import (
+    allocate,
+    give_review,
+    open_results,
+    page_of,
+    review_form,
+    reviewed_pair,
+    sign_in_as,
+    submit,
+    text_of,
+    textarea,
+)
 
 # --- the module page and the assignment page ---------------------------------------------------
 
 def test_the_module_page_links_the_assignment(client, login, p):
     login(client, p.people["learner_a"])
-    page = _page(client, f"/cohorts/{p.world.cohort_a.id}/modules/"
+    page = page_of(client, f"/cohorts/{p.world.cohort_a.id}/modules/"
                          f"{p.assignment.cohort_module_id}")
     assert f'href="/assignments/{p.assignment.id}">Give feedback on a real message</a>' in page
 
@@ -112,7 +44,7 @@ def test_the_module_page_links_the_assignment(client, login, p):
 def test_a_learner_meets_the_assignment_and_submits_then_resubmits(app, client, login, p):
     login(client, p.people["learner_a"])
     path = f"/assignments/{p.assignment.id}"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Rewrite the message." in page  # the stored instructions
     assert "Crystal clear" in page and "Kind <small>(1 point)</small>" in page  # rubric
     assert 'enctype="multipart/form-data"' in page and 'for="body"' in page
@@ -123,13 +55,13 @@ def test_a_learner_meets_the_assignment_and_submits_then_resubmits(app, client, 
                                 token_from=path)
     assert response.status_code == 302
     assert response.headers["Location"] == f"{path}#your-work"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Your work is submitted." in page
     assert "<em>draft</em>" in page and "version 1" in page
     assert "Your reviews and results" in page
     assert "once you have done 2 more reviews" in page  # the gate sentence
     client.post_form(f"{path}/submission", {"body": "Second version"}, token_from=path)
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "version 2" in page and "Earlier versions (1)" in page
     assert re.search(r"<details class=\"versions\">.*First <em>draft</em>", page, re.S)
 
@@ -140,12 +72,12 @@ def test_refused_submissions_come_back_with_the_text_and_the_reason(app, db, cli
     path = f"/assignments/{p.assignment.id}"
     empty = client.post_form(f"{path}/submission", {"body": "  "}, token_from=path)
     assert empty.status_code == 422
-    page = _text(empty)
+    page = text_of(empty)
     assert 'id="body-error"' in page and "Write your work here" in page
     long = "x" * (submitting.MAX_SUBMISSION + 1)
     too_long = client.post_form(f"{path}/submission", {"body": long}, token_from=path)
     assert too_long.status_code == 422
-    assert long in _text(too_long) and "Keep the text under 50,000 characters" in _text(
+    assert long in text_of(too_long) and "Keep the text under 50,000 characters" in text_of(
         too_long)
     # A file over 10 MB: the service's sentence, next to the field, with the text kept.
     big = png_1x1() + b"\0" * (10 * 1024 * 1024)
@@ -154,18 +86,18 @@ def test_refused_submissions_come_back_with_the_text_and_the_reason(app, db, cli
         "attachment": (io.BytesIO(big), "scan.png")},
         content_type="multipart/form-data")
     assert response.status_code == 422
-    page = _text(response)
+    page = text_of(response)
     assert 'id="attachment-error"' in page and "at most 10 MB" in page
     assert "Text with a big file" in page
     # Past the due date, work already in stands: 409 with the text typed kept.
-    _submit(app, p.people["peer_1"], p.assignment, "On time")
+    submit(app, p.people["peer_1"], p.assignment, "On time")
     with db() as session:
         session.execute(update(Submission).values(submitted_at=utcnow() - timedelta(days=9)))
-        session.execute(update(type(p.assignment)).values(submit_days=0))
-    _as(client, login, p.people["peer_1"])
+        session.execute(update(CohortAssignment).values(submit_days=0))
+    sign_in_as(client, login, p.people["peer_1"])
     late = client.post_form(f"{path}/submission", {"body": "A late change"}, token_from=path)
     assert late.status_code == 409
-    assert "the work you submitted stands" in _text(late) and "A late change" in _text(late)
+    assert "the work you submitted stands" in text_of(late) and "A late change" in text_of(late)
 
 
 def test_an_expired_form_token_keeps_the_work(client, login, p):
@@ -173,7 +105,7 @@ def test_an_expired_form_token_keeps_the_work(client, login, p):
     response = client.post(f"/assignments/{p.assignment.id}/submission",
                            data={"body": "Typed before lunch", "csrf_token": "stale"})
     assert response.status_code == 400
-    assert "Typed before lunch" in _text(response) and "form token expired" in _text(response)
+    assert "Typed before lunch" in text_of(response) and "form token expired" in text_of(response)
 
 
 def test_asking_for_work_leads_to_the_review_or_says_why_not(app, client, login, p):
@@ -181,15 +113,15 @@ def test_asking_for_work_leads_to_the_review_or_says_why_not(app, client, login,
     path = f"/assignments/{p.assignment.id}"
     refused = client.post_form(f"{path}/reviews", {}, token_from=path)
     assert refused.status_code == 409
-    page = _text(refused)
+    page = text_of(refused)
     assert 'id="refused"' in page and "submit your own work" in page.lower()
-    _submit(app, p.people["learner_a"], p.assignment)
+    submit(app, p.people["learner_a"], p.assignment)
     nothing = client.post_form(f"{path}/reviews", {}, token_from=path)
-    assert nothing.status_code == 409 and 'id="refused"' in _text(nothing)
-    _submit(app, p.people["peer_1"], p.assignment)
+    assert nothing.status_code == 409 and 'id="refused"' in text_of(nothing)
+    submit(app, p.people["peer_1"], p.assignment)
     given = client.post_form(f"{path}/reviews", {}, token_from=path)
     assert given.status_code == 302 and re.fullmatch(r"/reviews/\d+", given.headers["Location"])
-    page = _page(client, path)
+    page = page_of(client, path)
     assert f'href="{given.headers["Location"]}">Continue your review' in page
     # Asking again gives back the same review.
     again = client.post_form(f"{path}/reviews", {}, token_from=path)
@@ -197,14 +129,14 @@ def test_asking_for_work_leads_to_the_review_or_says_why_not(app, client, login,
 
 
 def test_the_growth_signal_and_review_one_more(app, db, client, login, p):
-    _open_results(db, p)
-    mine, by_b, theirs, by_a = _reviewed_pair(app, p)
+    open_results(db, p)
+    mine, by_b, theirs, by_a = reviewed_pair(app, p)
     with app.app_context():
         results.rate_review(p.people["peer_1"], by_a.id, helpfulness=4, now=utcnow())
-    waiting = _submit(app, p.people["peer_2"], p.assignment)
+    waiting = submit(app, p.people["peer_2"], p.assignment)
     login(client, p.people["learner_a"])
     path = f"/assignments/{p.assignment.id}"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Authors rated your feedback 4.0 of 5 on average (1 rating)." in page
     assert "the author rated it 4 of 5" in page
     assert "Review one more for a peer who is still waiting" in page
@@ -219,44 +151,18 @@ def test_the_growth_signal_and_review_one_more(app, db, client, login, p):
 
 def test_staff_get_the_board_link_instead_of_the_forms(client, login, p):
     login(client, p.people["facilitator_a"])
-    page = _page(client, f"/assignments/{p.assignment.id}")
+    page = page_of(client, f"/assignments/{p.assignment.id}")
     assert f'href="/assignments/{p.assignment.id}/board"' in page
     assert "Submit your work" not in page and "Review a peer's work" not in page
 
 
 # --- the review form ---------------------------------------------------------------------------
 
-def _form(p, *, clarity="4", kindness="1", comment="Kind and clear.", **extra) -> dict:
-    """The review form's fields."""
-    data = {f"comment-{p.clarity_id}": "The opening is clear.",
-            f"comment-{p.kindness_id}": "", "comment": comment, **extra}
-    if clarity is not None:
-        data[f"score-{p.clarity_id}"] = clarity
-    if kindness is not None:
-        data[f"score-{p.kindness_id}"] = kindness
-    return data
-
-
-def _textarea(page: str, element_id: str) -> str | None:
-    """The text of the textarea with this id, as a browser reads it."""
-    match = re.search(rf'<textarea[^>]*\bid="{re.escape(element_id)}"[^>]*>(.*?)</textarea>',
-                      page, re.S)
-    return match.group(1).removeprefix("\r\n").removeprefix("\n") if match else None
-
-
-@pytest.fixture
-def allocated(app, p):
-    """learner_a reviews peer_1's work (both submitted); returns the review."""
-    _submit(app, p.people["peer_1"], p.assignment, "Bartholomew's *careful* work")
-    _submit(app, p.people["learner_a"], p.assignment, "Aurelia's work")
-    return _allocate(app, p.people["learner_a"], p.assignment)
-
-
 def test_the_review_form_is_a_labelled_rubric_with_draft_and_submit(app, db, client, login,
                                                                     p, allocated):
     login(client, p.people["learner_a"])
     path = f"/reviews/{allocated.id}"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "<h1>A peer's work</h1>" in page and "<em>careful</em>" in page
     assert page.count("<legend>") == 2 and "<legend>Clarity</legend>" in page
     assert re.search(rf'<input type="radio" id="score-{p.clarity_id}-\d+" '
@@ -264,33 +170,33 @@ def test_the_review_form_is_a_labelled_rubric_with_draft_and_submit(app, db, cli
     assert "Crystal clear <small>(4 points)</small>" in page
     assert f'for="comment-{p.clarity_id}"' in page and 'for="comment"' in page
     assert "Save draft" in page and "Submit review" in page and "Submit as it is" not in page
-    saved = client.post_form(path, {**_form(p, kindness=None), "save": "y"})
+    saved = client.post_form(path, {**review_form(p, kindness=None), "save": "y"})
     assert saved.status_code == 302 and saved.headers["Location"] == path
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Your draft is saved." in page
     assert re.search(rf'name="score-{p.clarity_id}" value="4" checked', page)
-    assert _textarea(page, f"comment-{p.clarity_id}") == "The opening is clear."
-    assert _textarea(page, "comment") == "Kind and clear."
+    assert textarea(page, f"comment-{p.clarity_id}") == "The opening is clear."
+    assert textarea(page, "comment") == "Kind and clear."
     # Submitting without every level: the errors next to their groups, the text kept.
-    refused = client.post_form(path, {**_form(p, kindness=None, comment="Typed again"),
+    refused = client.post_form(path, {**review_form(p, kindness=None, comment="Typed again"),
                                       "submit": "y"})
     assert refused.status_code == 422
-    page = _text(refused)
+    page = text_of(refused)
     assert f'id="criterion-{p.kindness_id}-error"' in page and "Choose a level." in page
     assert f'aria-describedby="criterion-{p.kindness_id}-error"' in page
-    assert _textarea(page, "comment") == "Typed again"
+    assert textarea(page, "comment") == "Typed again"
     with db() as session:
         assert session.get(Review, allocated.id).comment == "Typed again"  # draft kept
-    done = client.post_form(path, {**_form(p), "submit": "y"})
+    done = client.post_form(path, {**review_form(p), "submit": "y"})
     assert done.status_code == 302
     assert done.headers["Location"] == f"/assignments/{p.assignment.id}"
-    assert "Your review is submitted." in _page(client, done.headers["Location"])
-    page = _page(client, path)
+    assert "Your review is submitted." in page_of(client, done.headers["Location"])
+    page = page_of(client, path)
     assert "Submit review" not in page and "Crystal clear</strong>" in page  # read-only
-    again = client.post_form(path, {**_form(p, comment="One more thing"), "submit": "y"},
+    again = client.post_form(path, {**review_form(p, comment="One more thing"), "submit": "y"},
                              token_from=f"/assignments/{p.assignment.id}")
     assert again.status_code == 409
-    assert "submitted already" in _text(again) and "One more thing" in _text(again)
+    assert "submitted already" in text_of(again) and "One more thing" in text_of(again)
 
 
 def test_the_kindness_nudge_then_submit_as_it_is_is_held(app, db, client, login, p,
@@ -298,15 +204,15 @@ def test_the_kindness_nudge_then_submit_as_it_is_is_held(app, db, client, login,
     login(client, p.people["learner_a"])
     path = f"/reviews/{allocated.id}"
     harsh = "Honestly this is useless and you never explain."
-    nudged = client.post_form(path, {**_form(p, comment=harsh), "submit": "y"})
+    nudged = client.post_form(path, {**review_form(p, comment=harsh), "submit": "y"})
     assert nudged.status_code == 200
-    page = _text(nudged)
+    page = text_of(nudged)
     assert 'id="nudge"' in page and "“this is useless” — " in page
     assert "“you never” — " in page and "Submit as it is" in page
-    assert _textarea(page, "comment") == harsh
-    held = client.post_form(path, {**_form(p, comment=harsh), "submit_anyway": "y"})
+    assert textarea(page, "comment") == harsh
+    held = client.post_form(path, {**review_form(p, comment=harsh), "submit_anyway": "y"})
     assert held.status_code == 302
-    page = _page(client, held.headers["Location"])
+    page = page_of(client, held.headers["Location"])
     assert "A facilitator will read it before the author does." in page
     with db() as session:
         review = session.get(Review, allocated.id)
@@ -319,43 +225,43 @@ def test_an_expired_review_shows_the_text_back_with_why(app, db, client, login, 
         session.execute(update(Review).values(status="expired"))
     login(client, p.people["learner_a"])
     path = f"/reviews/{allocated.id}"
-    assert "This review expired" in _page(client, path)
-    refused = client.post_form(path, {**_form(p, comment="My careful words"), "submit": "y"})
+    assert "This review expired" in page_of(client, path)
+    refused = client.post_form(path, {**review_form(p, comment="My careful words"), "submit": "y"})
     assert refused.status_code == 409
-    page = _text(refused)
+    page = text_of(refused)
     assert "can no longer be saved" in page
-    assert _textarea(page, "kept-comment") == "My careful words"
-    assert _textarea(page, f"kept-{p.clarity_id}") == "The opening is clear."
+    assert textarea(page, "kept-comment") == "My careful words"
+    assert textarea(page, f"kept-{p.clarity_id}") == "The opening is clear."
 
 
 # --- the author's results ----------------------------------------------------------------------
 
 def test_results_open_with_reviews_medians_and_a_rating_form(app, db, client, login, p):
-    _open_results(db, p)
+    open_results(db, p)
     login(client, p.people["learner_a"])
-    mine = _submit(app, p.people["learner_a"], p.assignment, "Aurelia's work")
+    mine = submit(app, p.people["learner_a"], p.assignment, "Aurelia's work")
     path = f"/submissions/{mine.id}"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Aurelia's work" in page
     assert "You can read your reviews once you have done 1 more review" in page
-    _submit(app, p.people["peer_1"], p.assignment, "Bartholomew's work")
-    by_b = _allocate(app, p.people["peer_1"], p.assignment)
-    _review(app, p.people["peer_1"], by_b, p, comment="The *opening* works.", clarity=2)
-    _review(app, p.people["learner_a"], _allocate(app, p.people["learner_a"], p.assignment),
+    submit(app, p.people["peer_1"], p.assignment, "Bartholomew's work")
+    by_b = allocate(app, p.people["peer_1"], p.assignment)
+    give_review(app, p.people["peer_1"], by_b, p, comment="The *opening* works.", clarity=2)
+    give_review(app, p.people["learner_a"], allocate(app, p.people["learner_a"], p.assignment),
             p)
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Reviewer 1" in page and "<em>opening</em>" in page
     assert "Mostly clear (2 points)" in page  # the median of the one review
     assert "<legend>How helpful was this review?</legend>" in page
     rate = f"/reviews/{by_b.id}/rating"
     refused = client.post_form(rate, {f"rate-{by_b.id}-comment": "Thanks!"}, token_from=path)
     assert refused.status_code == 422
-    page = _text(refused)
+    page = text_of(refused)
     assert f'id="rate-{by_b.id}-helpfulness-error"' in page and "Thanks!" in page
     rated = client.post_form(rate, {f"rate-{by_b.id}-helpfulness": "5",
                                     f"rate-{by_b.id}-comment": "Thanks!"}, token_from=path)
     assert rated.status_code == 302 and rated.headers["Location"] == f"{path}#review-{by_b.id}"
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "Thank you for rating this review." in page
     assert (f'<input checked id="rate-{by_b.id}-helpfulness-0" '
             f'name="rate-{by_b.id}-helpfulness" type="radio" value="5">') in page
@@ -363,11 +269,11 @@ def test_results_open_with_reviews_medians_and_a_rating_form(app, db, client, lo
     # facilitator.
     empty = client.post_form(rate, {f"flag-{by_b.id}-flag_reason": " "}, token_from=path)
     assert empty.status_code == 422
-    assert f'id="flag-{by_b.id}-flag_reason-error"' in _text(empty)
+    assert f'id="flag-{by_b.id}-flag_reason-error"' in text_of(empty)
     flagged = client.post_form(rate, {f"flag-{by_b.id}-flag_reason": "It mocks my accent"},
                                token_from=path)
     assert flagged.status_code == 302
-    page = _page(client, path)
+    page = page_of(client, path)
     assert "You flagged this review as harmful." in page and "<em>opening</em>" not in page
 
 
@@ -385,7 +291,7 @@ def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_revie
     with db() as session:
         submission = session.scalars(select(Submission)).one()
     download = f"/submissions/{submission.id}/attachment"
-    assert "Aurelia Quenby draft.png" in _page(client, path)
+    assert "Aurelia Quenby draft.png" in page_of(client, path)
     response = client.get(download)
     assert response.status_code == 200 and response.data == png_1x1()
     assert response.headers["Content-Type"] == "image/png"
@@ -394,10 +300,10 @@ def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_revie
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "private, no-store"
     # A reviewer it was allocated to gets it under a name that does not give the author away.
-    _submit(app, p.people["peer_1"], p.assignment)
-    review = _allocate(app, p.people["peer_1"], p.assignment)
-    _as(client, login, p.people["peer_1"])
-    page = _page(client, f"/reviews/{review.id}")
+    submit(app, p.people["peer_1"], p.assignment)
+    review = allocate(app, p.people["peer_1"], p.assignment)
+    sign_in_as(client, login, p.people["peer_1"])
+    page = page_of(client, f"/reviews/{review.id}")
     assert f"submission-{submission.id}.png" in page and "Quenby" not in page
     response = client.get(download)
     assert response.status_code == 200
@@ -405,9 +311,9 @@ def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_revie
     assert f'filename="submission-{submission.id}.png"' in disposition
     assert "Quenby" not in disposition
     # Anyone else: not found.
-    _as(client, login, p.people["peer_2"])
+    sign_in_as(client, login, p.people["peer_2"])
     assert client.get(download).status_code == 404
-    _as(client, login, p.people["facilitator_a"])
+    sign_in_as(client, login, p.people["facilitator_a"])
     response = client.get(download)
     assert "Aurelia Quenby draft.png" in response.headers["Content-Disposition"]
 
@@ -416,16 +322,16 @@ def test_the_attachment_downloads_with_safe_headers_and_a_neutral_name_for_revie
 
 def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client, login, p):
     a, b = p.people["learner_a"], p.people["peer_1"]
-    mine = _submit(app, a, p.assignment, "Aurelia's work")
-    theirs = _submit(app, b, p.assignment, "Bartholomew's work")
-    held = _allocate(app, a, p.assignment)
+    mine = submit(app, a, p.assignment, "Aurelia's work")
+    theirs = submit(app, b, p.assignment, "Bartholomew's work")
+    held = allocate(app, a, p.assignment)
     with app.app_context():
         reviewing.save_review(a, held.id, scores=p.scores(), comment="This is useless.",
                               submit=True, submit_anyway=True, now=utcnow())
-    in_progress = _allocate(app, b, p.assignment)
+    in_progress = allocate(app, b, p.assignment)
     board = f"/assignments/{p.assignment.id}/board"
     login(client, p.people["facilitator_a"])
-    page = _page(client, board)
+    page = page_of(client, board)
     assert 'data-live-room="assignment:' in page and f'data-board-url="{board}"' in page
     assert '<script src="/static/js/review_board.js" defer></script>' in page
     assert "<script>" not in page and "onclick" not in page
@@ -439,17 +345,17 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
                                                     "reviewer_id": str(p.people["peer_2"].id)},
                                 token_from=board)
     assert assigned.status_code == 302 and assigned.headers["Location"] == board
-    assert "The work is assigned" in _page(client, board)
+    assert "The work is assigned" in page_of(client, board)
     again = client.post_form(f"{board}/assign", {"submission_id": str(mine.id),
                                                  "reviewer_id": str(p.people["peer_2"].id)},
                              token_from=board)
     assert again.status_code == 409
-    assert "already has (or had) this submission" in _text(again)
+    assert "already has (or had) this submission" in text_of(again)
     author = client.post_form(f"{board}/assign", {"submission_id": str(theirs.id),
                                                   "reviewer_id": str(b.id)}, token_from=board)
     assert author.status_code == 422
     assert re.search(rf'id="assign-{theirs.id}-error"[^>]*>This learner wrote the work.<',
-                     _text(author))
+                     text_of(author))
     myself = client.post_form(f"{board}/assign", {"submission_id": str(mine.id)},
                               token_from=board)
     assert myself.status_code == 302 and re.fullmatch(r"/reviews/\d+",
@@ -458,11 +364,11 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
     refused = client.post_form(f"/reviews/{held.id}/hide", {"reason": "   "},
                                token_from=board)
     assert refused.status_code == 422
-    page = _text(refused)
+    page = text_of(refused)
     assert f'id="hide-held-{held.id}-error"' in page
     released = client.post_form(f"/reviews/{held.id}/release", {}, token_from=board)
     assert released.status_code == 302 and released.headers["Location"] == board
-    assert "The review is released to its author." in _page(client, board)
+    assert "The review is released to its author." in page_of(client, board)
     reassigned = client.post_form(f"/reviews/{in_progress.id}/reassign", {}, token_from=board)
     assert reassigned.status_code == 302
     with db() as session:
@@ -471,10 +377,10 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
     hidden = client.post_form(f"/reviews/{held.id}/hide", {"reason": "Names a colleague"},
                               token_from=board)
     assert hidden.status_code == 302
-    assert "The review is hidden" in _page(client, board)
+    assert "The review is hidden" in page_of(client, board)
     # A submission of another assignment is not this board's to assign.
     with app.app_context():
-        other = _submit(app, p.people["peer_3"], p.assignment)
+        other = submit(app, p.people["peer_3"], p.assignment)
     foreign = client.post_form(f"/assignments/{p.future.id}/board/assign",
                                {"submission_id": str(other.id)}, token_from=board)
     assert foreign.status_code == 404
@@ -483,10 +389,10 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
 def test_learners_get_403_on_the_board_and_outsiders_404(client, login, p):
     board = f"/assignments/{p.assignment.id}/board"
     login(client, p.people["learner_a"])
-    page = _page(client, board, 403)
+    page = page_of(client, board, 403)
     assert "Only the cohort's facilitators and owner" in page
-    _as(client, login, p.people["learner_b"])
-    _page(client, board, 404)
+    sign_in_as(client, login, p.people["learner_b"])
+    page_of(client, board, 404)
 
 
 # --- access: every route, every role -----------------------------------------------------------
@@ -502,20 +408,20 @@ LEARNERS = ("learner_a", "peer_1", "peer_3")
 
 def _access_world(app, db, p):
     """The set-up the access table describes; returns the ids it names."""
-    _open_results(db, p)
+    open_results(db, p)
     a, b, c = p.people["learner_a"], p.people["peer_1"], p.people["peer_2"]
-    work = _submit(app, a, p.assignment, "Work A", upload=Upload("a.png", png_1x1()))
-    _submit(app, b, p.assignment, "Work B")
-    _submit(app, c, p.assignment, "Work C")
-    r2 = _allocate(app, a, p.assignment)
+    work = submit(app, a, p.assignment, "Work A", upload=Upload("a.png", png_1x1()))
+    submit(app, b, p.assignment, "Work B")
+    submit(app, c, p.assignment, "Work C")
+    r2 = allocate(app, a, p.assignment)
     with app.app_context():
         reviewing.save_review(a, r2.id, scores=p.scores(), comment="This is useless.",
                               submit=True, submit_anyway=True, now=utcnow())
-    r1 = _allocate(app, b, p.assignment)
+    r1 = allocate(app, b, p.assignment)
     with app.app_context():
         r3 = reviewing.assign_review(p.people["facilitator_a"], work.id, reviewer_id=c.id,
                                      now=utcnow())
-    _review(app, c, r3, p)
+    give_review(app, c, r3, p)
     return {"A": work.id, "R1": r1.id, "R2": r2.id, "R3": r3.id, "asg": p.assignment.id,
             "peer_4": p.people["peer_4"].id}
 
@@ -560,127 +466,3 @@ def test_every_work_route_answers_each_role_as_it_should(app, db, client, login,
             response = client.post(address, data={"csrf_token": token, **data})
         assert response.status_code == expected.get(role, 404), (role, method, address)
 
-
-# --- double-blind: no name crosses over on any page --------------------------------------------
-
-def _identity(person) -> tuple[str, str]:
-    return person.name, person.email
-
-
-def test_names_never_cross_the_double_blind_on_any_page(app, db, client, login, p):
-    _open_results(db, p)
-    author, reviewer = p.people["learner_a"], p.people["peer_1"]
-    work = _submit(app, author, p.assignment, "Aurelia's work",
-                   upload=Upload("Aurelia Quenby - draft.png", png_1x1()))
-    _submit(app, reviewer, p.assignment, "Bartholomew's work")
-    of_author = _allocate(app, reviewer, p.assignment)
-    _review(app, reviewer, of_author, p)
-    of_reviewer = _allocate(app, author, p.assignment)
-    _review(app, author, of_reviewer, p)
-    with app.app_context():
-        results.rate_review(author, of_author.id, helpfulness=2, comment="Meh", now=utcnow())
-    login(client, author)
-    for path in (f"/assignments/{p.assignment.id}", f"/submissions/{work.id}",
-                 f"/reviews/{of_reviewer.id}"):
-        page = _page(client, path)
-        for secret in _identity(reviewer):
-            assert secret not in page, (path, secret)
-    assert "Reviewer 1" in _page(client, f"/submissions/{work.id}")
-    _as(client, login, reviewer)
-    for path in (f"/assignments/{p.assignment.id}", f"/reviews/{of_author.id}"):
-        page = _page(client, path)
-        for secret in (*_identity(author), "Quenby"):
-            assert secret not in page, (path, secret)
-    # The staff see both sides, with names.
-    _as(client, login, p.people["facilitator_a"])
-    page = _page(client, f"/submissions/{work.id}")
-    assert f"Reviewer 1 ({reviewer.name})" in page and author.name in page
-    board = _page(client, f"/assignments/{p.assignment.id}/board")
-    assert reviewer.name in board and author.name in board
-    assert author.name in _page(client, f"/reviews/{of_author.id}")
-
-
-# --- a fixed number of statements --------------------------------------------------------------
-
-def _statements(client, query_counter, path: str) -> int:
-    """The statements one request for ``path`` sends (after a first request warms up)."""
-    assert client.get(path).status_code == 200
-    with query_counter.counting():
-        assert client.get(path).status_code == 200
-    return query_counter.count
-
-
-def test_the_assignment_page_and_the_board_cost_the_same_for_2_or_6_submissions(
-        app, db, client, login, p, query_counter):
-    with db() as session:
-        from tests.factories import add_member
-        extra = add_member(session, p.world.cohort_a, role="learner").user
-    a = p.people["learner_a"]
-    learners = [a, *[p.people[f"peer_{n}"] for n in range(1, 5)], extra]
-    for person in learners[:2]:
-        _submit(app, person, p.assignment, f"Work of {person.name}")
-    _review(app, a, _allocate(app, a, p.assignment), p)
-    _review(app, learners[1], _allocate(app, learners[1], p.assignment), p)
-    paths = {"learner": f"/assignments/{p.assignment.id}",
-             "staff": f"/assignments/{p.assignment.id}/board"}
-    counts = {}
-    for size in (2, 6):
-        if size == 6:
-            for person in learners[2:]:
-                _submit(app, person, p.assignment, f"Work of {person.name}")
-            for person in learners[2:5]:
-                review = _allocate(app, person, p.assignment)
-                with app.app_context():
-                    reviewing.save_review(person, review.id, scores=p.scores(),
-                                          comment="This is useless.", submit=True,
-                                          submit_anyway=person is learners[2], now=utcnow())
-            _allocate(app, a, p.assignment)
-        login(client, a)
-        counts[("learner", size)] = _statements(client, query_counter, paths["learner"])
-        _as(client, login, p.people["facilitator_a"])
-        counts[("staff", size)] = _statements(client, query_counter, paths["staff"])
-        client.post_form("/logout", {}, token_from="/")
-    assert counts[("learner", 2)] == counts[("learner", 6)], counts
-    assert counts[("staff", 2)] == counts[("staff", 6)], counts
-
-
-# --- input edges -------------------------------------------------------------------------------
-
-def test_malformed_input_is_a_clear_4xx_never_a_500(app, client, login, p, allocated):
-    login(client, p.people["learner_a"])
-    path = f"/reviews/{allocated.id}"
-    for level in ("abc", "99999999999", "-1", "3"):
-        response = client.post_form(path, {**_form(p, clarity=level), "save": "y"})
-        assert response.status_code == 422, level
-        assert f'id="criterion-{p.clarity_id}-error"' in _text(response)
-        assert "Choose one of the levels (0, 2, 4 points)." in _text(response)
-    huge = client.post_form(path, {**_form(p, comment="x" * 10_001), "save": "y"})
-    assert huge.status_code == 422 and 'id="comment-error"' in _text(huge)
-    nul = client.post_form(path, {**_form(p, comment="a\x00b"), "save": "y"})
-    assert nul.status_code == 400
-    assert client.get("/reviews/2147483648").status_code == 404
-    stale = client.post(path, data={**_form(p, comment="Kept despite the token"),
-                                    "csrf_token": "stale", "submit": "y"})
-    assert stale.status_code == 400
-    assert _textarea(_text(stale), "comment") == "Kept despite the token"
-    _as(client, login, p.people["facilitator_a"])
-    board = f"/assignments/{p.assignment.id}/board"
-    for submission_id, reviewer_id, status in (("x", "", 404), ("", "", 404),
-                                               (str(allocated.submission_id), "abc", 422),
-                                               (str(allocated.submission_id), "-4", 422)):
-        response = client.post_form(f"{board}/assign", {"submission_id": submission_id,
-                                                        "reviewer_id": reviewer_id},
-                                    token_from=board)
-        assert response.status_code == status, (submission_id, reviewer_id)
-
-
-def test_a_rating_out_of_range_is_refused_next_to_the_choice(app, db, client, login, p):
-    _open_results(db, p)
-    mine, by_b, theirs, by_a = _reviewed_pair(app, p)
-    login(client, p.people["learner_a"])
-    for value in ("9", "0", "x", "123456"):
-        response = client.post_form(f"/reviews/{by_b.id}/rating",
-                                    {f"rate-{by_b.id}-helpfulness": value},
-                                    token_from=f"/submissions/{mine.id}")
-        assert response.status_code == 422, value
-        assert "Choose how helpful the review was, from 1 to 5." in _text(response)
