@@ -8,7 +8,8 @@
 //
 // A facilitator typing a reason to hide a review, or choosing whom to assign, is never
 // interrupted: while a form of the board is being filled in, the page says the board has
-// changed and offers a reload instead of swapping.
+// changed and offers a reload instead of swapping. "Board updated" is said through the
+// page's polite live region.
 (function () {
   "use strict";
   var live = window.cohortLive;
@@ -28,6 +29,27 @@
     });
   }
 
+  // A button that had the focus (say "Reassign", just tabbed to) keeps it when its form
+  // is still on the board after the swap: the same address, work and words.
+  function keyOf(button) {
+    var work = button.form.querySelector("input[name=submission_id]");
+    return [button.form.getAttribute("action"), work ? work.value : "",
+            button.textContent].join(" ");
+  }
+
+  function focusKey() {
+    var active = document.activeElement;
+    if (!active || !region.contains(active) || !active.form) { return null; }
+    return keyOf(active);
+  }
+
+  function refocus(key) {
+    if (!key) { return; }
+    var match = Array.prototype.find.call(region.querySelectorAll("form button"),
+                                          function (button) { return keyOf(button) === key; });
+    if (match) { match.focus(); }
+  }
+
   function refresh() {
     if (fetching) { again = true; return; }
     if (typing()) { changed.hidden = false; return; }
@@ -42,7 +64,9 @@
           .querySelector(".review-board [data-board-region]");
         if (!fresh) { return; }
         if (typing()) { changed.hidden = false; return; }
+        var focused = focusKey();
         region.innerHTML = fresh.innerHTML;
+        refocus(focused);
         board.setAttribute("data-board-updated", String(Date.now()));
         live.announce("Board updated");
       })
