@@ -377,8 +377,11 @@ def _board_action(review_id: int, act, done: str):
 
 @bp.errorhandler(CSRFError)
 def _form_expired(error: CSRFError):
-    """An expired form token: the work or the review typed comes back on its page."""
+    """An expired form token: the work or the review typed comes back on its page (when
+    the session is still there to show the page to)."""
     args = request.view_args or {}
+    if not current_user.is_authenticated:
+        return render_error(400, "csrf_failed", CSRF_FAILED)
     if request.endpoint == "peer_work.submit_work":
         form = SubmitWorkForm(formdata=None, data={"body": request.form.get("body", "")})
         form.form_errors.append(FORM_EXPIRED)

@@ -145,3 +145,13 @@ def test_a_rating_out_of_range_is_refused_next_to_the_choice(app, db, client, lo
         assert response.status_code == 422, value
         assert "Choose how helpful the review was, from 1 to 5." in text_of(response)
 
+
+
+def test_a_form_sent_after_signing_out_is_refused_not_an_error(client, login, p):
+    login(client, p.people["learner_a"])
+    path = f"/assignments/{p.assignment.id}"
+    token = client.csrf_token(path)
+    client.post_form("/logout", {}, token_from="/")
+    response = client.post(f"{path}/submission", data={"csrf_token": token, "body": "x"})
+    assert response.status_code == 400
+    assert "no valid CSRF token" in text_of(response)
