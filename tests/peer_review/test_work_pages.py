@@ -132,13 +132,15 @@ def test_the_growth_signal_and_review_one_more(app, db, client, login, p):
     open_results(db, p)
     mine, by_b, theirs, by_a = reviewed_pair(app, p)
     with app.app_context():
-        results.rate_review(p.people["peer_1"], by_a.id, helpfulness=4, now=utcnow())
+        results.rate_review(p.people["peer_1"], by_a.id, helpfulness=4, comment="Useful",
+                            now=utcnow())
     waiting = submit(app, p.people["peer_2"], p.assignment)
     login(client, p.people["learner_a"])
     path = f"/assignments/{p.assignment.id}"
     page = page_of(client, path)
     assert "Authors rated your feedback 4.0 of 5 on average (1 rating)." in page
     assert "the author rated it 4 of 5" in page
+    assert "The author rated it 4 of 5: “Useful”." in page_of(client, f"/reviews/{by_a.id}")
     assert "Review one more for a peer who is still waiting" in page
     assert 'name="only_short" value="1"' in page
     one_more = client.post_form(f"{path}/reviews", {"only_short": "1"}, token_from=path)
