@@ -468,3 +468,20 @@ def test_every_work_route_answers_each_role_as_it_should(app, db, client, login,
             response = client.post(address, data={"csrf_token": token, **data})
         assert response.status_code == expected.get(role, 404), (role, method, address)
 
+
+
+def test_the_boards_room_admits_staff_who_hear_of_a_review_sent_from_its_page(
+        app, client, login, p, allocated, socket_client):
+    room = {"room": f"assignment:{p.assignment.id}"}
+    login(client, p.people["learner_a"])
+    learner = socket_client()
+    assert not learner.emit("join", room, callback=True)["ok"]
+    staff_client = app.test_client()
+    login(staff_client, p.people["facilitator_a"])
+    staff = socket_client(flask_client=staff_client)
+    assert staff.emit("join", room, callback=True)["ok"]
+    staff.get_received()
+    sent = client.post_form(f"/reviews/{allocated.id}", {**review_form(p), "submit": "y"})
+    assert sent.status_code == 302
+    events = [(event["name"], event["args"][0]) for event in staff.get_received()]
+    assert events == [("review_status", {"assignment_id": p.assignment.id})]
