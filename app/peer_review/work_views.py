@@ -68,6 +68,8 @@ def _render_assignment(view: overview.Overview, *, form: SubmitWorkForm | None =
     if form is None:
         form = SubmitWorkForm(formdata=None, data={"body": submission.body if submission
                                                    else ""})
+    if submission is not None:
+        form.body.label.text = "A new version of your work"
     versions = (submitting.list_versions(access.viewer.user, submission.id, now=access.now)
                 if submission is not None else [])
     return render_template(

@@ -169,7 +169,7 @@ def test_the_review_form_is_a_labelled_rubric_with_draft_and_submit(app, db, cli
     assert page.count("<legend>") == 2 and "<legend>Clarity</legend>" in page
     assert re.search(rf'<input type="radio" id="score-{p.clarity_id}-\d+" '
                      rf'name="score-{p.clarity_id}" value="4">', page)
-    assert "Crystal clear <small>(4 points)</small>" in page
+    assert "Crystal clear <span class=\"level-points\">(4 points)</span>" in page
     assert f'for="comment-{p.clarity_id}"' in page and 'for="comment"' in page
     assert "Save draft" in page and "Submit review" in page and "Submit as it is" not in page
     saved = client.post_form(path, {**review_form(p, kindness=None), "save": "y"})
