@@ -156,6 +156,11 @@ def test_staff_get_the_board_link_instead_of_the_forms(client, login, p):
     page = page_of(client, f"/assignments/{p.assignment.id}")
     assert f'href="/assignments/{p.assignment.id}/board"' in page
     assert "Submit your work" not in page and "Review a peer's work" not in page
+    path = f"/assignments/{p.assignment.id}"
+    for action in ("submission", "reviews"):
+        refused = client.post_form(f"{path}/{action}", {"body": "x"}, token_from=path)
+        assert refused.status_code == 403
+        assert "facilitators and owners use the assignment's review board" in text_of(refused)
 
 
 # --- the review form ---------------------------------------------------------------------------
