@@ -378,6 +378,13 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
     assert "The review is released to its author." in page_of(client, board)
     reassigned = client.post_form(f"/reviews/{in_progress.id}/reassign", {}, token_from=board)
     assert reassigned.status_code == 302
+    # A second click (another tab, a stale board) says what happened instead of failing.
+    for action, said in (("release", "This review is not held or flagged."),
+                         ("reassign", "This review is no longer open.")):
+        target = held if action == "release" else in_progress
+        twice = client.post_form(f"/reviews/{target.id}/{action}", {}, token_from=board)
+        assert twice.status_code == 302 and twice.headers["Location"] == board
+        assert said in page_of(client, board)
     with db() as session:
         assert session.get(Review, in_progress.id).status == "expired"
         assert session.get(Review, held.id).released_at is not None
