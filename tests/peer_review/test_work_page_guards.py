@@ -38,15 +38,19 @@ def test_names_never_cross_the_double_blind_on_any_page(app, db, client, login, 
     give_review(app, reviewer, of_author, p)
     of_reviewer = allocate(app, author, p.assignment)
     give_review(app, author, of_reviewer, p)
+    facilitator = p.people["facilitator_a"]
     with app.app_context():
         results.rate_review(author, of_author.id, helpfulness=2, comment="Meh", now=utcnow())
+        by_staff = reviewing.assign_review(facilitator, work.id, now=utcnow())
+    give_review(app, facilitator, by_staff, p)
     login(client, author)
     for path in (f"/assignments/{p.assignment.id}", f"/submissions/{work.id}",
                  f"/reviews/{of_reviewer.id}"):
         page = page_of(client, path)
-        for secret in _identity(reviewer):
+        for secret in (*_identity(reviewer), *_identity(facilitator), "marker-staff"):
             assert secret not in page, (path, secret)
-    assert "Reviewer 1" in page_of(client, f"/submissions/{work.id}")
+    results_page = page_of(client, f"/submissions/{work.id}")
+    assert "Reviewer 1" in results_page and "Reviewer 2" in results_page
     sign_in_as(client, login, reviewer)
     for path in (f"/assignments/{p.assignment.id}", f"/reviews/{of_author.id}"):
         page = page_of(client, path)
