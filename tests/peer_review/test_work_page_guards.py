@@ -3,9 +3,11 @@
 statements however much work there is, and malformed input is a clear 4xx, never a 500.
 """
 
+from sqlalchemy import update
 
 from app.db import utcnow
 from app.peer_review import results, reviewing
+from app.peer_review.models import CohortAssignment
 from app.peer_review.submitting import Upload
 from tests.factories import add_member
 from tests.peer_review.test_attachments import png_1x1
@@ -159,3 +161,22 @@ def test_a_form_sent_after_signing_out_is_refused_not_an_error(client, login, p)
     response = client.post(f"{path}/submission", data={"csrf_token": token, "body": "x"})
     assert response.status_code == 400
     assert "no valid CSRF token" in text_of(response)
+
+
+def test_without_double_blind_both_sides_see_names_and_the_file_keeps_its_own(
+        app, db, client, login, p):
+    with db() as session:
+        session.execute(update(CohortAssignment).where(CohortAssignment.id == p.assignment.id)
+                        .values(double_blind=False, reviews_required=1))
+    author, reviewer = p.people["learner_a"], p.people["peer_1"]
+    work = submit(app, author, p.assignment, "Aurelia's work",
+                  upload=Upload("quenby-draft.png", png_1x1()))
+    submit(app, reviewer, p.assignment, "Bartholomew's work")
+    of_author = allocate(app, reviewer, p.assignment)
+    give_review(app, reviewer, of_author, p)
+    give_review(app, author, allocate(app, author, p.assignment), p)
+    login(client, reviewer)
+    page = page_of(client, f"/reviews/{of_author.id}")
+    assert f"Work by {author.name}" in page and "quenby-draft.png" in page
+    sign_in_as(client, login, author)
+    assert reviewer.name in page_of(client, f"/submissions/{work.id}")
