@@ -190,6 +190,42 @@ ID_ROUTES = {
     "/api/v1/submissions/<int:submission_id>/attachment": WORK_MATRIX,
     "/api/v1/submissions/<int:submission_id>/reviewers": WORK_MATRIX,
     "/api/v1/cohorts/<int:cohort_id>/review-status": WORK_MATRIX,
+    "/assignments/<int:assignment_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/submission":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/reviews":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/board":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/assignments/<int:assignment_id>/board/assign":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/rating":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/reassign":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/release":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/reviews/<int:review_id>/hide":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/submissions/<int:submission_id>":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
+    "/submissions/<int:submission_id>/attachment":
+        "tests/peer_review/test_work_pages.py::"
+        "test_every_work_route_answers_each_role_as_it_should",
 }
 
 

@@ -19,8 +19,8 @@ def test_no_script_writes_an_address():
 
 
 def test_each_live_feature_has_its_own_script():
-    assert {"live.js", "notifications.js", "releases.js", "thread.js"} <= {
+    assert {"live.js", "notifications.js", "releases.js", "review_board.js", "thread.js"} <= {
         p.name for p in SCRIPTS.glob("*.js")}
-    for feature in ("notifications.js", "releases.js", "thread.js"):
+    for feature in ("notifications.js", "releases.js", "review_board.js", "thread.js"):
         text = (SCRIPTS / feature).read_text()
         assert "window.cohortLive" in text and "io(" not in text  # one shared connection

@@ -4,13 +4,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the assignment pages and API (authoring, work, the review board), and copy
-    assignments when a cohort launches."""
+    """Register the assignment pages and API (authoring, the work of submitting and
+    reviewing, the review board), and copy assignments when a cohort launches."""
     from app.cohorts import parts
     from app.cohorts.signals import cohort_launched
-    from app.peer_review import api, board_api, live, services, views, work_api
+    from app.peer_review import api, board_api, live, services, views, work_api, work_views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(work_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(work_api.bp)
     app.register_blueprint(board_api.bp)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.accounts.models import User
@@ -96,7 +97,7 @@ def get_board(user: User, assignment_id: int, *, now: datetime) -> Board:
         .order_by(Submission.submitted_at, Submission.id)))
     reviews = list(session.scalars(
         select(Review).where(Review.cohort_assignment_id == assignment_id)
-        .order_by(Review.submission_id, Review.number)))
+        .order_by(Review.submission_id, Review.number).options(selectinload(Review.scores))))
     learners = session.execute(
         select(Membership.user_id, User.name).join(User, User.id == Membership.user_id)
         .where(Membership.cohort_id == access.cohort.id, Membership.role == "learner")
@@ -236,7 +237,8 @@ def hide_review(user: User, review_id: int, *, reason: str, now: datetime) -> Re
         # Who may act comes first: an outsider learns nothing from a reason's check.
         access, review = _staff_review(user, review_id, now)
         if not reason or len(reason) > MAX_REASON:
-            message = f"Give a reason of at most {MAX_REASON} characters; the reviewer reads it."
+            message = (f"Give a reason of at most {MAX_REASON} characters; the reviewer "
+                       "reads it.")
             raise Invalid(message, fields={"reason": message})
         if review.status != "submitted":
             raise Conflict("Only a submitted review can be hidden.", code="not_submitted")

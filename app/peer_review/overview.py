@@ -10,7 +10,9 @@ from sqlalchemy import exists, select
 from app.accounts.models import User
 from app.db import get_session
 from app.peer_review.access import AssignmentAccess, get_assignment_for
+from app.peer_review.models import Rubric
 from app.peer_review.results import gate_sentence, results_open, reviewer_helpfulness
+from app.peer_review.reviewing import _rubric
 from app.peer_review.work_models import Review, Submission
 
 
@@ -34,6 +36,8 @@ class Overview:
     #: The viewer may read the reviews of their own work now, and if not, when.
     results_open: bool
     gate: str
+    #: The rubric reviewers fill in, with its criteria and levels.
+    rubric: Rubric
 
     @property
     def submission(self) -> Submission | None:
@@ -71,4 +75,5 @@ def get_overview(user: User, assignment_id: int, *, now: datetime) -> Overview:
         helpfulness=reviewer_helpfulness(user.id, assignment_id),
         results_open=opened,
         gate=("" if own is None or opened
-              else gate_sentence(access.assignment, access.dates, user.id, now)))
+              else gate_sentence(access.assignment, access.dates, user.id, now)),
+        rubric=_rubric(access.assignment.rubric_id))

@@ -22,7 +22,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.peer_review import live, notices
 from app.peer_review.access import AssignmentAccess, Dates, get_assignment_for
 from app.peer_review.models import CohortAssignment, Rubric
-from app.peer_review.reviewing import _rubric, reviews_done
+from app.peer_review.reviewing import ReviewAccess, _rubric, reviews_done
 from app.peer_review.submitting import get_submission_for
 from app.peer_review.work_models import Review, Submission
 
@@ -55,6 +55,24 @@ def names_of(user_ids) -> dict[int, str]:
     if not ids:
         return {}
     return dict(get_session().execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def work_author(ra: ReviewAccess) -> AuthorView:
+    """The author of the work under review as the review page's viewer may see them: "A
+    peer" for its reviewer under double-blind, the name for the staff."""
+    submission = ra.submission
+    return present_side(submission.author_id, "A peer", ra.access.viewer,
+                        names_of([submission.author_id]).get(submission.author_id, ""),
+                        double_blind=ra.access.assignment.double_blind)
+
+
+def reviewer_of(ra: ReviewAccess) -> AuthorView:
+    """The reviewer as the review page's viewer may see them (themselves, or the staff)."""
+    review = ra.review
+    return present_side(review.reviewer_id, f"Reviewer {review.number}", ra.access.viewer,
+                        names_of([review.reviewer_id]).get(review.reviewer_id, ""),
+                        double_blind=ra.access.assignment.double_blind,
+                        by_staff=review.by_staff)
 
 
 # --- the results gate --------------------------------------------------------------------------
@@ -225,7 +243,8 @@ def get_submission_view(user: User, submission_id: int, *, now: datetime) -> Sub
 def rate_review(user: User, review_id: int, *, helpfulness: int | None, comment: str = "",
                 flag_reason: str | None = None, now: datetime) -> Review:
     """The author rates a review's helpfulness (1–5, optional comment) and/or flags it as
-    harmful (hidden from them until a facilitator releases or hides it)."""
+    harmful (hidden from them until a facilitator releases or hides it). A flag
+    (``flag_reason`` given, even empty) needs a reason; a rating alone needs its number."""
     with transaction() as session:
         review = session.get(Review, review_id)
         if review is None:
@@ -239,7 +258,7 @@ def rate_review(user: User, review_id: int, *, helpfulness: int | None, comment:
             raise NotFound()
         errors = {}
         comment = (comment or "").replace("\x00", "").strip()
-        if helpfulness is None and not flag_reason:
+        if helpfulness is None and flag_reason is None:
             errors["helpfulness"] = "Choose how helpful the review was, from 1 to 5."
         if helpfulness is not None and not (isinstance(helpfulness, int)
                                             and 1 <= helpfulness <= 5):
@@ -247,7 +266,7 @@ def rate_review(user: User, review_id: int, *, helpfulness: int | None, comment:
         if len(comment) > MAX_RATING_COMMENT:
             errors["comment"] = f"Keep the comment under {MAX_RATING_COMMENT:,} characters."
         reason = (flag_reason or "").replace("\x00", "").strip()
-        if flag_reason is not None and flag_reason != "" and not reason:
+        if flag_reason is not None and not reason:
             errors["flag_reason"] = "Say in a few words why this review is harmful."
         if len(reason) > MAX_FLAG_REASON:
             errors["flag_reason"] = f"Keep the reason under {MAX_FLAG_REASON} characters."
@@ -270,6 +289,16 @@ def rate_review(user: User, review_id: int, *, helpfulness: int | None, comment:
                      helpfulness=review.helpfulness, flagged=bool(reason))
         live.review_status_changed(access.assignment.id)
         return review
+
+
+def submission_id_of(review_id: int) -> int:
+    """The submission a review is of; NotFound when there is no such review (who may see
+    it is :func:`get_submission_view`'s to decide)."""
+    submission_id = get_session().scalar(select(Review.submission_id)
+                                         .where(Review.id == review_id))
+    if submission_id is None:
+        raise NotFound()
+    return submission_id
 
 
 def reviewer_helpfulness(reviewer_id: int, assignment_id: int | None = None

@@ -151,14 +151,16 @@ def _allocate(access: AssignmentAccess, submission_id: int, reviewer_id: int, no
 
 
 def assign_review(user: User, submission_id: int, *, reviewer_id: int | None = None,
-                  now: datetime) -> Review:
+                  assignment_id: int | None = None, now: datetime) -> Review:
     """A facilitator's "review it myself" (no ``reviewer_id``) or "assign to …" a learner of
-    the cohort who is not its author and never had it."""
+    the cohort who is not its author and never had it. ``assignment_id`` (the board the
+    request came from): NotFound when the submission is of another assignment."""
     session = get_session()
-    assignment_id = session.scalar(select(Submission.cohort_assignment_id)
-                                   .where(Submission.id == submission_id))
-    if assignment_id is None:
+    found = session.scalar(select(Submission.cohort_assignment_id)
+                           .where(Submission.id == submission_id))
+    if found is None or assignment_id not in (None, found):
         raise NotFound()
+    assignment_id = found
     with transaction():
         access = get_assignment_for(user, assignment_id, now=now, for_update=True)
         access.require_staff()
@@ -309,7 +311,6 @@ def save_review(user: User, review_id: int, *, scores: dict[int, int | None],
     facilitator first when the cohort keeps the kindness hold on.
     """
     comments = comments or {}
-    incomplete: dict[str, str] = {}
     with transaction() as session:
         ra = get_review_for(user, review_id, now=now, for_update=True)
         if not ra.is_reviewer:
@@ -340,19 +341,18 @@ def save_review(user: User, review_id: int, *, scores: dict[int, int | None],
             return SaveOutcome(review, "saved")
         missing = [c for c in ra.rubric.criteria
                    if _level_after(review, c.id) is None]
-        if missing or not overall:
-            # Refused only once the draft is committed: "your draft is kept" holds.
-            incomplete = {f"scores.{c.id}": "Choose a level." for c in missing}
-            if not overall:
-                incomplete["comment"] = "Say in a few sentences what works and what would help."
-            session.flush()
-        else:
+        if not missing and overall:
             findings = harsh_phrasings(overall, *notes.values())
             if findings and not submit_anyway:
                 return SaveOutcome(review, "nudged", findings)
             return _submit(ra, findings, now)
+        # Refused after the transaction, so the draft is saved.
+        session.flush()
+    fields = {f"scores.{c.id}": "Choose a level." for c in missing}
+    if not overall:
+        fields["comment"] = "Say in a few sentences what works and what would help."
     raise Invalid("Choose a level for every criterion and write an overall comment "
-                  "before submitting; your draft is kept.", fields=incomplete)
+                  "before submitting; your draft is kept.", fields=fields)
 
 
 def _level_after(review: Review, criterion_id: int) -> int | None:

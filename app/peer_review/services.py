@@ -424,6 +424,7 @@ class PeerReviewParts:
                 facts=(_review_fact(assignment.reviews_required, criteria or 0,
                                     points or 0),),
                 dates=dates, due_at=dates[0][1],
+                link=Link.to("peer_work.assignment", assignment_id=assignment.id),
             ))
         return parts
 

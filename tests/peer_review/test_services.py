@@ -9,7 +9,7 @@ from app.audit import AuditEntry
 from app.cohorts.access import get_module_for, get_program_for, list_cohort_modules
 from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule
-from app.cohorts.parts import parts_of_cohort_modules, parts_of_modules
+from app.cohorts.parts import Link, parts_of_cohort_modules, parts_of_modules
 from app.errors import Invalid, NotAllowed, NotFound
 from app.peer_review import services
 from app.peer_review.models import Assignment, CohortAssignment, Rubric, RubricCriterion
@@ -284,7 +284,8 @@ def test_due_dates_keep_local_time_across_the_daylight_saving_change(app, author
     submissions_due = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
     assert part.dates == (("Submissions due", submissions_due),
                           ("Reviews due", datetime(2026, 3, 30, 7, 0, tzinfo=UTC)))
-    assert part.due_at == submissions_due and part.link is None
+    assert part.due_at == submissions_due
+    assert part.link == Link.to("peer_work.assignment", assignment_id=part.id)
     assert part.kind == "assignment" and part.module_id == modules[0].id
     assert part.facts == ("3 peer reviews each, 2 criteria, up to 5 points",)
 
