@@ -5,8 +5,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import aliased, defer, selectinload
 
 from app import audit
 from app.accounts.models import User
@@ -26,6 +26,7 @@ from app.peer_review.models import (
     RubricCriterion,
     RubricLevel,
 )
+from app.peer_review.work_models import Review, Submission
 from app.text import one_line_problem
 
 MAX_TITLE = 200
@@ -355,16 +356,33 @@ def assignment_dates(item: Assignment | CohortAssignment, release_at: datetime,
 
 @cache
 def _cohort_assignments_statement():
-    """The assignments of some cohort modules (``module_ids``) with their rubric totals,
-    built once: pages ask for it on every view, and building it cost more than running it."""
+    """The assignments of some cohort modules (``module_ids``) with their rubric totals and
+    the viewer's part in each (``user_id``: their submission, reviews they submitted), built
+    once: pages ask for it on every view, and building it cost more than running it."""
     module_ids = bindparam("module_ids", expanding=True)
+    user_id = bindparam("user_id")
     totals = _rubric_totals(select(CohortAssignment.rubric_id)
                             .where(CohortAssignment.cohort_module_id.in_(module_ids)))
-    return (select(CohortAssignment, totals.c.criteria, totals.c.points)
+    mine = aliased(Submission)
+    done = (select(func.count()).select_from(Review)
+            .where(Review.cohort_assignment_id == CohortAssignment.id,
+                   Review.reviewer_id == user_id, Review.status == "submitted")
+            .scalar_subquery())
+    return (select(CohortAssignment, totals.c.criteria, totals.c.points, mine.id, done)
             .outerjoin(totals, totals.c.rubric_id == CohortAssignment.rubric_id)
+            .outerjoin(mine, and_(mine.cohort_assignment_id == CohortAssignment.id,
+                                  mine.author_id == user_id))
             .where(CohortAssignment.cohort_module_id.in_(module_ids))
             .options(defer(CohortAssignment.instructions))  # pages show the stored HTML
             .order_by(CohortAssignment.cohort_module_id, CohortAssignment.position))
+
+
+def _learner_facts(required: int, submitted: bool, reviews_done: int) -> tuple[str, ...]:
+    """What a learner has done and still owes on an assignment."""
+    owed = max(0, required - reviews_done)
+    return ("You have submitted your work" if submitted else "Submit your work",
+            f"You owe {_plural(owed, 'review', 'reviews')}" if owed
+            else "Your reviews are done")
 
 
 class PeerReviewParts:
@@ -407,22 +425,28 @@ class PeerReviewParts:
 
     def parts_of_many_cohorts(self, groups: list[tuple[CohortAccess, list[CohortModule]]]
                               ) -> list[ModulePart]:
-        """Assignments of several cohorts' modules in one query."""
-        placed = {m.id: (viewer.cohort, m) for viewer, modules in groups for m in modules}
+        """Assignments of several cohorts' modules in one query, with what the viewer has
+        still to do in each when they are a learner ("Submit your work", "You owe 2
+        reviews")."""
+        placed = {m.id: (viewer, m) for viewer, modules in groups for m in modules}
         if not placed:
             return []
+        user_id = groups[0][0].user.id  # one viewer, in one or several cohorts
         rows = get_session().execute(_cohort_assignments_statement(),
-                                     {"module_ids": list(placed)}).all()
+                                     {"module_ids": list(placed), "user_id": user_id}).all()
         parts = []
-        for assignment, criteria, points in rows:
-            cohort, module = placed[assignment.cohort_module_id]
-            dates = assignment_dates(assignment, module.release_at, cohort.timezone)
+        for assignment, criteria, points, submission_id, reviews_done in rows:
+            viewer, module = placed[assignment.cohort_module_id]
+            dates = assignment_dates(assignment, module.release_at, viewer.cohort.timezone)
+            facts = (_review_fact(assignment.reviews_required, criteria or 0, points or 0),)
+            if viewer.role == "learner":
+                facts += _learner_facts(assignment.reviews_required, submission_id is not None,
+                                        reviews_done or 0)
             parts.append(ModulePart(
                 kind="assignment", id=assignment.id, module_id=assignment.cohort_module_id,
                 position=assignment.position, title=assignment.title,
                 body_html=assignment.instructions_html,
-                facts=(_review_fact(assignment.reviews_required, criteria or 0,
-                                    points or 0),),
+                facts=facts,
                 dates=dates, due_at=dates[0][1],
                 link=Link.to("peer_work.assignment", assignment_id=assignment.id),
             ))

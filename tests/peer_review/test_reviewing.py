@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.cohorts.access import get_cohort_module
+from app.cohorts.parts import parts_of_cohort_modules
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.notifications.models import Notification
 from app.peer_review import reviewing, submitting
@@ -271,3 +273,20 @@ def test_facilitators_review_it_themselves_assign_it_and_reassign_it(app, db, p)
     with db() as session:
         stored = session.get(Submission, work)
         assert (stored.active_reviews, stored.review_load) == (1, 1)
+
+
+def test_the_module_page_part_tells_a_learner_what_they_still_owe(app, p):
+    def facts(role):
+        access, module = get_cohort_module(p.people[role], p.world.cohort_a.id,
+                                           p.assignment.cohort_module_id, now=LATER)
+        (part,) = parts_of_cohort_modules(access, [module])[module.id]
+        return part.facts[1:]
+
+    with app.app_context():
+        assert facts("learner_a") == ("Submit your work", "You owe 2 reviews")
+        _submit_all(p, p.learners[:3])
+        _review(p, p.people["learner_a"])
+        assert facts("learner_a") == ("You have submitted your work", "You owe 1 review")
+        _review(p, p.people["learner_a"])
+        assert facts("learner_a") == ("You have submitted your work", "Your reviews are done")
+        assert facts("facilitator_a") == ()  # staff run the assignment
