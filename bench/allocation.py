@@ -1,7 +1,8 @@
 """Benchmark: on-demand review allocation at cohort scale, through the real services.
 
     .venv/bin/python bench/allocation.py [--submissions 10000] [--reviews 3] [--late 0.02]
-                                         [--seed 1] [--database URL] [--analyze]
+                                         [--requests N] [--seed 1] [--database URL]
+                                         [--analyze]
 
 Without ``--database`` it uses a new SQLite file. For PostgreSQL pass a URL; the run uses a
 schema of its own (``bench_allocation``) and drops it afterwards.
@@ -12,7 +13,8 @@ learners who have all submitted to one assignment that asks for ``--reviews`` re
 in a random order (each learner ``--reviews`` times, shuffled with ``--seed``), each request
 a ``request_review`` followed at once by ``save_review(..., submit=True)``, each in an app
 context of its own as a web request would be. The clock moves one second per review, so
-nothing expires.
+nothing expires. ``--requests N`` stops after the first N requests of that order: the cost
+of an allocation at full scale, without the final spread (which needs every review).
 
 It prints the median and 99th percentile of the time one ``request_review`` takes (the
 allocation) and of one ``save_review``, the load average before and after, and the final
@@ -121,7 +123,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(app, seeded: dict, learners: int, required: int, rng: random.Random
+def run(app, seeded: dict, required: int, rng: random.Random, requests: int | None
         ) -> tuple[list[float], list[float]]:
     """Every learner's reviews in a random order; the seconds each allocation and each
     submitted review took."""
@@ -129,6 +131,7 @@ def run(app, seeded: dict, learners: int, required: int, rng: random.Random
         users = {u.id: u for u in get_session().scalars(select(User).where(User.id > 1))}
     order = [uid for uid in users for _ in range(required)]
     rng.shuffle(order)
+    order = order[:requests]
     aid, scores = seeded["assignment_id"], seeded["scores"]
     now = seeded["start"]
     allocating, saving = [], []
@@ -159,6 +162,8 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--reviews", type=int, default=3, help="reviews required of each")
     parser.add_argument("--late", type=float, default=0.02, help="share of late submissions")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="stop after this many requests (default: every review)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--analyze", action="store_true",
@@ -193,7 +198,7 @@ def main() -> None:
                   f"({seeded['late']} late) in {time.perf_counter() - started:.1f} s; "
                   f"load average {os.getloadavg()[0]:.1f}", flush=True)
             started = time.perf_counter()
-            allocating, saving = run(app, seeded, args.submissions, args.reviews, rng)
+            allocating, saving = run(app, seeded, args.reviews, rng, args.requests)
             elapsed = time.perf_counter() - started
             with app.app_context():
                 counts = get_session().execute(
@@ -214,6 +219,8 @@ def main() -> None:
           f"max {max(allocating) * ms:.1f} ms")
     print(f"save_review:    median {statistics.median(saving) * ms:.2f} ms, "
           f"p99 {percentile(saving, 0.99) * ms:.2f} ms")
+    if args.requests is not None:
+        return
     print(f"completed reviews of on-time work: spread {max(on_time) - min(on_time)} "
           f"({', '.join(f'{n:,} with {k}' for k, n in sorted(on_time.items()))}); "
           f"late work: {', '.join(f'{n:,} with {k}' for k, n in sorted(late.items())) or '-'}")
