@@ -96,11 +96,12 @@ class AssignmentAccess:
 
 
 @cache
-def _assignment_statement():
+def _assignment_statement(fresh: bool = False):
     """The assignment with its module, cohort, program, the viewer's membership and their
-    submission: one statement, built once."""
+    submission: one statement, built once (``fresh``: a variant that overwrites what the
+    session holds, for reads under the assignment's lock)."""
     mine = aliased(Submission)
-    return (
+    statement = (
         select(CohortAssignment, Membership, mine, CohortModule, Cohort)
         .select_from(CohortAssignment)
         .join(CohortModule, CohortModule.id == CohortAssignment.cohort_module_id)
@@ -115,6 +116,7 @@ def _assignment_statement():
                  defer(mine.body),
                  defer(CohortModule.body), defer(CohortModule.body_html))
     )
+    return statement.execution_options(populate_existing=True) if fresh else statement
 
 
 def get_assignment_for(user: User, assignment_id: int, *, now: datetime,
@@ -126,12 +128,10 @@ def get_assignment_for(user: User, assignment_id: int, *, now: datetime,
     so such writes to one assignment queue up and each reads what the one before committed.
     """
     session = get_session()
-    statement = _assignment_statement()
     if for_update:
         lock_for_update(session, CohortAssignment, assignment_id)
-        statement = statement.execution_options(populate_existing=True)
-    row = session.execute(statement, {"user_id": user.id, "assignment_id": assignment_id}
-                          ).first()
+    row = session.execute(_assignment_statement(fresh=for_update),
+                          {"user_id": user.id, "assignment_id": assignment_id}).first()
     if row is None:
         raise NotFound()
     assignment, membership, submission, module, cohort = row

@@ -13,8 +13,9 @@ columns are the allocation order.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app import audit
@@ -34,19 +35,24 @@ MAX_COMMENT = 10_000
 
 # --- allocation --------------------------------------------------------------------------------
 
+@cache
+def _expire_statement():
+    """Mark the assignment's overdue unfinished reviews expired (built once)."""
+    return (update(Review)
+            .where(Review.cohort_assignment_id == bindparam("assignment"),
+                   Review.status == "active", Review.expires_at <= bindparam("cutoff"))
+            .values(status="expired")
+            .returning(Review.submission_id)
+            .execution_options(synchronize_session=False))
+
+
 def expire_overdue(assignment_id: int, now: datetime) -> int:
     """Mark the assignment's unfinished reviews past their expiry as expired and return
     their submissions to the pool; return how many expired. Runs in the caller's
     transaction, which holds the assignment's lock."""
     session = get_session()
-    expired = session.execute(
-        update(Review)
-        .where(Review.cohort_assignment_id == assignment_id, Review.status == "active",
-               Review.expires_at <= now)
-        .values(status="expired")
-        .returning(Review.submission_id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    expired = session.execute(_expire_statement(),
+                              {"assignment": assignment_id, "cutoff": now}).scalars().all()
     counts: dict[int, int] = {}
     for submission_id in expired:
         counts[submission_id] = counts.get(submission_id, 0) + 1
@@ -66,41 +72,56 @@ def _candidate(submission: Submission) -> allocation.Candidate:
         completed=submission.completed_reviews, active=submission.active_reviews)
 
 
-def _candidates_for(access: AssignmentAccess, reviewer_id: int) -> list[allocation.Candidate]:
-    """What ``allocation.choose`` needs to decide: the first eligible submission in the
-    allocation order (an index scan that stops at the first row), or, when there is none,
-    one the reviewer already had (so the refusal can say so)."""
-    session = get_session()
-    had = (select(Review.submission_id)
-           .where(Review.reviewer_id == reviewer_id,
-                  Review.cohort_assignment_id == access.assignment.id))
-    others = select(Submission).where(
-        Submission.cohort_assignment_id == access.assignment.id,
-        Submission.author_id != reviewer_id)
-    order = [getattr(Submission, _COLUMNS[column]) for column in allocation.ORDER_BY]
-    best = session.scalar(others.where(Submission.id.not_in(had)).order_by(*order).limit(1))
-    if best is None:
-        best = session.scalar(others.limit(1))
-    return [] if best is None else [_candidate(best)]
-
-
 #: The Submission column behind each name of ``allocation.ORDER_BY``.
 _COLUMNS = {"reviews": "review_load", "late": "late", "submitted_at": "submitted_at",
             "submission_id": "id"}
 
 
-def _already_had(reviewer_id: int, assignment_id: int) -> frozenset[int]:
-    return frozenset(get_session().scalars(
-        select(Review.submission_id).where(Review.reviewer_id == reviewer_id,
-                                           Review.cohort_assignment_id == assignment_id)))
+@cache
+def _candidate_statements():
+    """The first submission open to a reviewer in the allocation order (an index scan of
+    ``ix_submissions_allocation`` that stops at the first row), and any submission of
+    someone else: both built once, read fresh (``populate_existing``) under the lock."""
+    had = (select(Review.submission_id)
+           .where(Review.reviewer_id == bindparam("reviewer"),
+                  Review.cohort_assignment_id == bindparam("assignment")))
+    others = (select(Submission)
+              .where(Submission.cohort_assignment_id == bindparam("assignment"),
+                     Submission.author_id != bindparam("reviewer"))
+              .execution_options(populate_existing=True))
+    order = [getattr(Submission, _COLUMNS[column]) for column in allocation.ORDER_BY]
+    return others.where(Submission.id.not_in(had)).order_by(*order).limit(1), others.limit(1)
+
+
+def _candidates_for(access: AssignmentAccess, reviewer_id: int
+                    ) -> tuple[list[allocation.Candidate], frozenset[int], Submission | None]:
+    """What ``allocation.choose`` needs to decide, in one or two reads: the first submission
+    open to the reviewer in the allocation order; or, when there is none, one of someone
+    else's, which the reviewer then already had (so the refusal can say so). Returns the
+    candidates, which of them the reviewer already had, and the row, fresh."""
+    session = get_session()
+    first_open, any_other = _candidate_statements()
+    values = {"assignment": access.assignment.id, "reviewer": reviewer_id}
+    best = session.scalar(first_open, values)
+    if best is not None:
+        return [_candidate(best)], frozenset(), best
+    best = session.scalar(any_other, values)
+    if best is None:
+        return [], frozenset(), None
+    return [_candidate(best)], frozenset({best.id}), best
+
+
+@cache
+def _active_review_statement():
+    return select(Review).where(Review.reviewer_id == bindparam("reviewer"),
+                                Review.cohort_assignment_id == bindparam("assignment"),
+                                Review.status == "active", Review.expires_at > bindparam("now"))
 
 
 def active_review_of(reviewer_id: int, assignment_id: int, now: datetime) -> Review | None:
     """The reviewer's unfinished, unexpired review on the assignment, if any."""
-    return get_session().scalar(
-        select(Review).where(Review.reviewer_id == reviewer_id,
-                             Review.cohort_assignment_id == assignment_id,
-                             Review.status == "active", Review.expires_at > now))
+    return get_session().scalar(_active_review_statement(), {
+        "reviewer": reviewer_id, "assignment": assignment_id, "now": now})
 
 
 def request_review(user: User, assignment_id: int, *, now: datetime,
@@ -114,25 +135,32 @@ def request_review(user: User, assignment_id: int, *, now: datetime,
         if current is not None:
             return current
         expire_overdue(assignment_id, now)
+        candidates, had, row = _candidates_for(access, user.id)
         request = allocation.Request(
             reviewer_id=user.id, reviewer_has_submitted=access.submission is not None,
-            already_had=_already_had(user.id, assignment_id),
-            gate_submit_first=access.assignment.submit_first, only_short=only_short)
-        choice = allocation.choose(request, _candidates_for(access, user.id),
+            already_had=had, gate_submit_first=access.assignment.submit_first,
+            only_short=only_short)
+        choice = allocation.choose(request, candidates,
                                    target=access.assignment.reviews_required)
         if isinstance(choice, allocation.Refusal):
             raise Conflict(choice.message, code=choice.reason.value)
-        return _allocate(access, choice.submission_id, user.id, now,
-                         beyond_target=choice.beyond_target, by_staff=False)
+        return _allocate(access, row, user.id, now, beyond_target=choice.beyond_target,
+                         by_staff=False)
 
 
-def _allocate(access: AssignmentAccess, submission_id: int, reviewer_id: int, now: datetime,
-              *, beyond_target: bool, by_staff: bool) -> Review:
-    """Give the reviewer the submission: a new active review, counted on the submission."""
+@cache
+def _last_number_statement():
+    return select(func.max(Review.number)).where(Review.submission_id == bindparam("submission"))
+
+
+def _allocate(access: AssignmentAccess, submission: Submission, reviewer_id: int,
+              now: datetime, *, beyond_target: bool, by_staff: bool) -> Review:
+    """Give the reviewer the submission (read fresh under the assignment's lock): a new
+    active review, counted on the submission."""
     session = get_session()
-    submission = session.get(Submission, submission_id, populate_existing=True)
-    number = (session.scalar(select(func.max(Review.number))
-                             .where(Review.submission_id == submission_id)) or 0) + 1
+    submission_id = submission.id
+    number = (session.scalar(_last_number_statement(), {"submission": submission_id})
+              or 0) + 1
     review = Review(
         cohort_assignment_id=access.assignment.id, submission_id=submission_id,
         reviewer_id=reviewer_id, number=number, status="active", by_staff=by_staff,
@@ -181,7 +209,7 @@ def assign_review(user: User, submission_id: int, *, reviewer_id: int | None = N
                            "choose someone else.", code="already_allocated")
         expire_overdue(assignment_id, now)
         session.refresh(submission)
-        return _allocate(access, submission_id, reviewer_id, now,
+        return _allocate(access, submission, reviewer_id, now,
                          beyond_target=submission.review_load
                          >= access.assignment.reviews_required,
                          by_staff=reviewer_id == user.id)

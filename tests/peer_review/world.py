@@ -80,9 +80,10 @@ def _module(session, cohort, position: int, release_at: datetime) -> CohortModul
     return module
 
 
-def _assignment(session, module: CohortModule, **settings) -> CohortAssignment:
+def _assignment(session, module: CohortModule, position: int = 0,
+                **settings) -> CohortAssignment:
     assignment = CohortAssignment(
-        cohort_id=module.cohort_id, cohort_module_id=module.id, position=0,
+        cohort_id=module.cohort_id, cohort_module_id=module.id, position=position,
         title="Give feedback on a real message", instructions="Rewrite the message.",
         instructions_html="<p>Rewrite the message.</p>", rubric=_rubric(session),
         **{"reviews_required": 2, "submit_days": 7, "review_days": 4,
@@ -104,3 +105,11 @@ def practice(session, *, released_at: datetime = RELEASED_AT, **settings) -> Pra
     criteria = assignment.rubric.criteria
     return Practice(world, assignment, _assignment(session, future), criteria[0].id,
                     criteria[1].id)
+
+
+def another_assignment(session, practice: Practice, position: int,
+                       **settings) -> CohortAssignment:
+    """One more open assignment beside ``practice.assignment`` (at ``position`` of the released
+    module), with nothing submitted yet: a fresh start for each example of a property test."""
+    module = session.get(CohortModule, practice.assignment.cohort_module_id)
+    return _assignment(session, module, position, **settings)
