@@ -97,7 +97,8 @@ def test_learners_review_each_other_and_the_board_follows_live(new_page, sign_in
             f"problem clear? Any answer helps. ({mark})")
         page.get_by_role("button", name="Submit your work").click()
         expect(page.get_by_role("status").first).to_have_text("Your work is submitted.")
-        assert_accessible(page)
+        if not learners:  # the same page for each learner: checked once
+            assert_accessible(page)
         learners[name] = page
 
     # Each learner gives two reviews; the facilitator's open board counts them as they come.
@@ -130,7 +131,8 @@ def test_learners_review_each_other_and_the_board_follows_live(new_page, sign_in
         for _, other in LEARNERS:
             if other != name:
                 assert other not in page.content()  # no reviewer's name
-        assert_accessible(page)
+        if name == LEARNERS[0][1]:
+            assert_accessible(page)
         first = page.locator("article", has=page.get_by_role("heading", name="Reviewer 1"))
         first.get_by_role("radio", name="5 — very helpful").check()
         first.get_by_role("button", name="Rate this review").click()
