@@ -319,6 +319,10 @@ class DiscussionSettingsIn(Schema):
                                   "the stronger of theirs and this one.")
     flag_threshold: int | None = Field(
         default=None, description="Distinct members' flags that hide a post (1–50).")
+    kindness_hold: bool | None = Field(
+        default=None, description="Peer reviews submitted unchanged after the kindness "
+                                  "nudge wait for a facilitator before their author reads "
+                                  "them (on by default).")
 
 
 class DiscussionSettingsOut(ResponseSchema):
@@ -326,12 +330,13 @@ class DiscussionSettingsOut(ResponseSchema):
 
     anonymity: str
     flag_threshold: int
+    kindness_hold: bool
     note: str = Field(description="What a change means for posts already written.")
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/discussion-settings", "GET",
           response=DiscussionSettingsOut, errors=(403, 404),
-          summary="The cohort's anonymity policy and flag threshold (staff)")
+          summary="The cohort's anonymity policy, flag threshold and kindness hold (staff)")
 def get_settings(user, cohort_id: int):
     """The settings as they are."""
     return get_discussion_settings(user, cohort_id)
@@ -339,8 +344,10 @@ def get_settings(user, cohort_id: int):
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/discussion-settings", "PATCH",
           body=DiscussionSettingsIn, response=DiscussionSettingsOut, errors=(403, 404),
-          summary="Change the anonymity policy or the flag threshold (staff; audited)")
+          summary="Change the anonymity policy, the flag threshold or the kindness hold "
+                  "(staff; audited)")
 def change_settings(user, cohort_id: int, body: DiscussionSettingsIn):
     """Make the policy stronger or weaker (for new posts), or change the threshold."""
     return change_discussion_settings(user, cohort_id, anonymity=body.anonymity,
-                                      flag_threshold=body.flag_threshold, now=utcnow())
+                                      flag_threshold=body.flag_threshold,
+                                      kindness_hold=body.kindness_hold, now=utcnow())
