@@ -55,8 +55,9 @@ def at_once(work: Callable[[int], object]) -> list:
     return results
 
 
-def test_learners_asking_at_once_get_what_they_would_have_got_one_after_another(own_database):
-    app = own_database
+def everyone_submitted(app):
+    """The practice world grown to LEARNERS learners, each of whom has submitted (a minute
+    apart), committed: the learners and the assignment's id."""
     with app.app_context():
         session = get_session()
         world = practice(session, reviews_required=REQUIRED)
@@ -69,6 +70,12 @@ def test_learners_asking_at_once_get_what_they_would_have_got_one_after_another(
         learners = [get_session().get(User, uid) for uid in learner_ids]
     for minute, learner in enumerate(learners):
         submit(app, learner, aid, NOW + timedelta(minutes=minute))
+    return learners, aid
+
+
+def test_learners_asking_at_once_get_what_they_would_have_got_one_after_another(own_database):
+    app = own_database
+    learners, aid = everyone_submitted(app)
     clock = NOW + timedelta(hours=1)
     for _ in range(REQUIRED + 1):
         clock += timedelta(minutes=10)
@@ -119,18 +126,7 @@ def test_requests_and_reviews_sent_at_once_keep_the_counters_whole(own_database)
     # Half the learners submit their open review while the other half ask for a new one:
     # the counters move in both directions on the same rows at once.
     app = own_database
-    with app.app_context():
-        session = get_session()
-        world = practice(session, reviews_required=REQUIRED)
-        extra = [add_member(session, world.world.cohort_a).user
-                 for _ in range(LEARNERS - len(world.learners))]
-        session.commit()
-        learner_ids = [u.id for u in world.learners + extra]
-        aid = world.assignment.id
-    with app.app_context():
-        learners = [get_session().get(User, uid) for uid in learner_ids]
-    for minute, learner in enumerate(learners):
-        submit(app, learner, aid, NOW + timedelta(minutes=minute))
+    learners, aid = everyone_submitted(app)
     clock = NOW + timedelta(hours=1)
     open_reviews: dict[int, Review] = {}
     for n in range(0, LEARNERS, 2):
