@@ -1,9 +1,12 @@
 """Shared fixtures: an app per test on SQLite, and again on PostgreSQL.
 
-Every test that uses ``app`` runs once per backend: ``[sqlite]`` on a private in-memory
+Every test that uses ``app`` runs once per backend: ``[sqlite]`` on a fresh in-memory
 database, ``[postgresql]`` inside a transaction that is rolled back afterwards (set
 ``TEST_DATABASE_URL``; ``REQUIRE_POSTGRES=1`` makes its absence a failure). Either way the
 schema is built once per test process: SQLite copies it from an in-memory template.
+
+Each backend keeps one engine per test process, so SQLAlchemy's compiled statements (cached
+per engine) are compiled once per process rather than once per test.
 """
 
 import contextlib
@@ -23,7 +26,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.routing import Rule
 
 from app import create_app
-from app.db import Model, get_database, get_session, make_engine
+from app.db import Database, Model, get_database, get_session, make_engine
 from app.extensions import socketio
 from app.models import import_all_models
 from tests.factories import FAST_PASSWORD_HASH_METHOD, PASSWORD
@@ -38,30 +41,42 @@ from tests.http import (  # noqa: F401 (the API's response checks, for every fea
 import_all_models()
 
 
-def _compile_url_builders_once() -> None:
-    """Compile the URL builder of each route once per test process, not once per app.
+def _compile_routes_once() -> None:
+    """Compile each route once per test process, not once per app.
 
-    Werkzeug generates and compiles Python code for every rule of every new app, which is
-    most of what ``create_app`` costs; that code follows from the rule alone (its pattern,
-    defaults and converters), so every test's app can share it.
+    Werkzeug parses every rule of every new app into regular expressions and generates
+    Python code for its URL builder, which is most of what ``create_app`` costs. All of it
+    follows from the rule alone (its pattern, defaults and the map's converters and
+    settings), so every test's app shares the first compilation. Converters keep no state
+    of their own, so their instances can be shared too.
     """
-    compile_builder = getattr(Rule, "_compile_builder", None)
-    if compile_builder is None:  # another Werkzeug: only the speed-up is lost
-        return
-    builders: dict = {}
+    compile_rule = getattr(Rule, "compile", None)
+    if compile_rule is None or not hasattr(Rule, "_compile_builder"):
+        return  # another Werkzeug: only the speed-up is lost
+    compiled: dict = {}
 
-    def shared_builder(rule: Rule, append_unknown: bool = True):
-        key = (rule.rule, rule.host, rule.subdomain, rule.merge_slashes, tuple(rule._trace),
-               repr(sorted((rule.defaults or {}).items())),
-               tuple((name, type(c)) for name, c in rule._converters.items()), append_unknown)
-        if key not in builders:
-            builders[key] = compile_builder(rule, append_unknown)
-        return builders[key]
+    def shared_compile(rule: Rule) -> None:
+        key = (rule.rule, rule.host, rule.subdomain, rule.merge_slashes,
+               rule.map.host_matching, repr(sorted((rule.defaults or {}).items())),
+               tuple(sorted(rule.map.converters.items())))
+        if key not in compiled:
+            before = set(rule.arguments)
+            compile_rule(rule)
+            compiled[key] = (rule._parts, rule._trace, rule._converters,
+                             set(rule.arguments) - before,
+                             rule._build.__func__, rule._build_unknown.__func__)
+            return
+        parts, trace, converters, variables, build, build_unknown = compiled[key]
+        rule._parts, rule._trace = list(parts), list(trace)
+        rule._converters = dict(converters)
+        rule.arguments.update(variables)
+        rule._build = build.__get__(rule, None)
+        rule._build_unknown = build_unknown.__get__(rule, None)
 
-    Rule._compile_builder = shared_builder
+    Rule.compile = shared_compile
 
 
-_compile_url_builders_once()
+_compile_routes_once()
 
 #: Attachments stored by this test process (never the instance folder).
 UPLOADS = tempfile.mkdtemp(prefix="cohort-commons-uploads-")
@@ -77,6 +92,8 @@ class Backend:
     url: str
     #: PostgreSQL: the engine of the session's schema. SQLite: the in-memory template.
     engine: Engine
+    #: SQLite: the in-memory database every test's app uses, refilled from the template.
+    shared: Engine | None = None
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -142,7 +159,9 @@ def backend(request) -> Iterator[Backend]:
     if request.param == "sqlite":
         template = make_engine("sqlite://")
         Model.metadata.create_all(template)
-        yield Backend("sqlite", "sqlite://", template)
+        shared = make_engine("sqlite://")
+        yield Backend("sqlite", "sqlite://", template, shared)
+        shared.dispose()
         template.dispose()
         return
     with postgres_schema("test") as schema_url:
@@ -218,9 +237,11 @@ def app(backend: Backend, config_overrides: dict):
     """An application with an empty database of the current backend."""
     if backend.name == "sqlite":
         application = new_app(**config_overrides)
-        copy_sqlite_database(backend.engine, get_database(application).engine)
-        yield application
         get_database(application).engine.dispose()
+        # The backup replaces the whole database: nothing of the last test's data is left.
+        copy_sqlite_database(backend.engine, backend.shared)
+        application.extensions["database"] = Database(backend.shared)
+        yield application
         return
     application = new_app(DATABASE_URL=backend.url, **config_overrides)
     get_database(application).engine.dispose()
