@@ -96,15 +96,20 @@ class Backend:
     shared: Engine | None = None
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """Keep the browser tests in one xdist worker (``--dist loadgroup``).
+def pytest_xdist_make_scheduler(config, log):
+    """Run the browser tests in one xdist worker, the rest test by test wherever is free.
 
-    They share one live server and one Chromium per worker; a second set would cost more
-    than it saves.
+    The browser tests share one live server and one Chromium per worker; a second set would
+    cost more than it saves. (xdist's ``loadgroup`` no longer sees its groups under pytest
+    9, whose node ids cannot be renamed, so the grouping is done by the scheduler here.)
     """
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 def postgres_url() -> str | None:
