@@ -54,6 +54,9 @@ class ModulePart:
     link: Link | None = None
     #: Short plain-text facts, e.g. "Reply to at least 2 peers".
     facts: tuple[str, ...] = ()
+    #: What the viewer is asked to do here now, as a call to action ("Post your
+    #: reflection"), or None when nothing waits for them ("Up next" leads with it).
+    todo: str | None = None
     #: Dated milestones, e.g. ("Submissions due", instant); cohort parts only.
     dates: tuple[tuple[str, datetime], ...] = field(default=())
     #: The instant the part is due, if any ("this week" and the calendar use it).

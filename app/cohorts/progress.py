@@ -2,8 +2,10 @@
 completion, "this week", and the cohort and module pages' data."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
+from itertools import groupby
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 
@@ -267,22 +269,88 @@ def _week_order(item: WeekItem) -> tuple:
     return (item.at, item.kind != "release", item.cohort.id, item.module.position, item.title)
 
 
+def start_of_day(now: datetime, timezone: str) -> datetime:
+    """Midnight at the start of ``now``'s day in the zone (an aware instant)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _week_items(cohort: Cohort, modules: list[CohortModule],
-                parts: dict[int, list[ModulePart]], now: datetime) -> list[WeekItem]:
-    """Releases from 7 days ago to 7 days ahead, and milestones from now to 7 days ahead.
+                parts: dict[int, list[ModulePart]], now: datetime,
+                since: datetime) -> list[WeekItem]:
+    """Releases from ``since`` (the start of the viewer's day) to 7 days ahead, and
+    milestones from now to 7 days ahead: what is coming, not what is past.
 
     ``parts`` holds only what the viewer may see (a learner: parts of released modules).
     Both ends of each window are included.
     """
     items = []
     for module in modules:
-        if now - WEEK <= module.release_at <= now + WEEK:
+        if since <= module.release_at <= now + WEEK:
             label = "Opened" if module.is_released(now) else "Opens"
             items.append(WeekItem(module.release_at, "release", label, cohort, module))
         for part in parts.get(module.id, ()):
             items.extend(WeekItem(at, "due", label, cohort, module, part)
                          for label, at in milestones(part) if now <= at <= now + WEEK)
     return items
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    """The items of "this week" that fall on one day of the viewer's calendar."""
+
+    day: date
+    #: "Today", "Tomorrow", or the weekday and date ("Friday 5 December").
+    label: str
+    items: list[WeekItem]
+
+
+def by_day(items: list[WeekItem], now: datetime, timezone: str) -> list[WeekDay]:
+    """Date-ordered items grouped by their day in the viewer's zone."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    days = []
+    for day, group in groupby(items, key=lambda item: item.at.astimezone(zone).date()):
+        if day == today:
+            label = "Today"
+        elif day == today + timedelta(days=1):
+            label = "Tomorrow"
+        else:
+            label = f"{day:%A} {day.day} {day:%B}"
+        days.append(WeekDay(day, label, list(group)))
+    return days
+
+
+@dataclass(frozen=True)
+class UpNext:
+    """The one thing a learner is asked to do next in a cohort.
+
+    ``kind`` is "todo" (a part asks for something: ``action`` says what, ``part`` where),
+    "continue" (the first released module not marked complete), "waiting" (everything open
+    is done; ``module`` opens next, at ``module.release_at``) or "finished".
+    """
+
+    cohort: Cohort
+    kind: str
+    module: CohortModule | None = None
+    part: ModulePart | None = None
+    action: str = ""
+
+
+def up_next(cohort: Cohort, modules: list[CohortModule], parts: dict[int, list[ModulePart]],
+            completed_ids: set[int], now: datetime) -> UpNext:
+    """The learner's next step, in module order: the first open module that still asks for
+    something (a part's call to action first, else the module itself), then the next
+    module to open."""
+    for module in modules:
+        if not module.is_released(now):
+            return UpNext(cohort, "waiting", module)
+        todo = next((part for part in parts.get(module.id, ()) if part.todo), None)
+        if todo is not None:
+            return UpNext(cohort, "todo", module, todo, todo.todo)
+        if module.id not in completed_ids:
+            return UpNext(cohort, "continue", module, action="Continue")
+    return UpNext(cohort, "finished")
 
 
 def list_modules_of(cohort_ids: list[int]) -> dict[int, list[CohortModule]]:
@@ -300,9 +368,19 @@ def list_modules_of(cohort_ids: list[int]) -> dict[int, list[CohortModule]]:
     return grouped
 
 
-def list_this_week(user: User, now: datetime,
-                   memberships: list[Membership] | None = None) -> list[WeekItem]:
-    """What opens and what is due around now in every cohort the user is a member of.
+@dataclass
+class HomePlan:
+    """What the home page plans for one person: "this week" across their cohorts and each
+    learner cohort's "Up next"."""
+
+    this_week: list[WeekItem]
+    up_next: dict[int, UpNext]
+
+
+def plan_home(user: User, now: datetime,
+              memberships: list[Membership] | None = None) -> HomePlan:
+    """What opens and what is due around now in every cohort the user is a member of, and
+    the next step in each cohort they learn in.
 
     ``memberships`` saves the query when the caller has them already (from
     :func:`list_my_cohorts`). A fixed number of queries however many cohorts (providers of
@@ -315,9 +393,22 @@ def list_this_week(user: User, now: datetime,
         (CohortAccess(user=user, cohort=m.cohort, role=m.role),
          [module for module in modules[m.cohort_id] if sees_module_content(m.role, module, now)])
         for m in memberships])
+    since = start_of_day(now, user.timezone)
     items = [item for m in memberships
-             for item in _week_items(m.cohort, modules[m.cohort_id], parts, now)]
-    return sorted(items, key=_week_order)
+             for item in _week_items(m.cohort, modules[m.cohort_id], parts, now, since)]
+    learning = [m for m in memberships if m.role == "learner"]
+    completed = _completed_ids(user, [module.id for m in learning
+                                      for module in modules[m.cohort_id]])
+    return HomePlan(
+        this_week=sorted(items, key=_week_order),
+        up_next={m.cohort_id: up_next(m.cohort, modules[m.cohort_id], parts, completed, now)
+                 for m in learning})
+
+
+def list_this_week(user: User, now: datetime,
+                   memberships: list[Membership] | None = None) -> list[WeekItem]:
+    """"This week" across the user's cohorts (see :func:`plan_home`)."""
+    return plan_home(user, now, memberships).this_week
 
 
 @dataclass
@@ -351,7 +442,8 @@ def get_learning_path(user: User, cohort_id: int, now: datetime, *,
         access=access, modules=modules, parts=parts, completed_ids=completed,
         new_ids=new_module_ids(access.membership, modules, now),
         progress=Progress(len(completed & released), len(modules)),
-        this_week=sorted(_week_items(access.cohort, modules, parts, now), key=_week_order))
+        this_week=sorted(_week_items(access.cohort, modules, parts, now,
+                                     start_of_day(now, user.timezone)), key=_week_order))
 
 
 @dataclass
@@ -362,6 +454,8 @@ class ModulePage:
     module: CohortModule
     parts: list[ModulePart]
     completed: bool
+    #: The module after this one (learners: where "Mark complete" leads), if any.
+    next_module: CohortModule | None = None
 
     @property
     def can_complete(self) -> bool:
@@ -374,5 +468,12 @@ def get_module_page(user: User, cohort_id: int, cohort_module_id: int,
     """A module with its threads and assignments (learners: released modules only, else 404)."""
     access, module = get_cohort_module(user, cohort_id, cohort_module_id, now=now)
     parts = parts_of_cohort_modules(access, [module]).get(module.id, [])
-    return ModulePage(access=access, module=module, parts=parts,
+    page = ModulePage(access=access, module=module, parts=parts,
                       completed=module.id in _completed_ids(user, [module.id]))
+    if page.can_complete:
+        page.next_module = get_session().scalars(
+            select(CohortModule)
+            .where(CohortModule.cohort_id == module.cohort_id,
+                   CohortModule.position > module.position)
+            .options(*WITHOUT_CONTENT).order_by(CohortModule.position).limit(1)).first()
+    return page

@@ -39,9 +39,9 @@ from app.cohorts.progress import (
     get_learning_path,
     get_module_page,
     list_progress,
-    list_this_week,
     note_activity,
     note_visit,
+    plan_home,
     uncomplete_module,
 )
 from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
@@ -65,13 +65,14 @@ def home():
     counts = member_counts(
         sorted({m.cohort_id for m in memberships} | {c.id for c in owned_cohorts}))
     now = utcnow()
+    plan = plan_home(user, now, memberships)
     return render_template(
         "cohorts/home.html",
         learning=[m for m in memberships if m.role == "learner"],
         facilitating=[m for m in memberships if m.role == "facilitator"],
         programs=programs, owned_cohorts=owned_cohorts, counts=counts,
         progress=list_progress(user, [m.cohort_id for m in memberships], now),
-        this_week=list_this_week(user, now, memberships), now=now,
+        this_week=plan.this_week, up_next=plan.up_next, now=now,
     )
 
 
@@ -151,7 +152,9 @@ def set_completion(cohort_id: int, module_id: int):
     else:
         progress = uncomplete_module(user, cohort_id, module_id, utcnow())
         flash(f"Marked not complete: {progress.label}.", "info")
-    return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+    # Back to the same place on the page (the section takes focus), not the top.
+    return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id,
+                            _anchor="completion"))
 
 
 @bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")

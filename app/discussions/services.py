@@ -248,18 +248,33 @@ def _new_posts(count: int) -> str:
     return "1 new post" if count == 1 else f"{count} new posts"
 
 
-def _viewer_facts(viewer: CohortAccess, thread: Thread, module: CohortModule,
-                  posted_at: datetime | None, unread: int, now: datetime) -> tuple[str, ...]:
+def _stage_now(viewer: CohortAccess, thread: Thread, module: CohortModule,
+               now: datetime) -> int | None:
+    """The thread's stage now, or None before the module's release (only staff see those
+    threads)."""
+    if not module.is_released(now):
+        return None
+    return current_stage(thread, stage_opens(thread, module.release_at, viewer.cohort.timezone),
+                         now)
+
+
+def _must_post(viewer: CohortAccess, posted_at: datetime | None, stage: int | None) -> bool:
+    """A learner who has not posted while the thread is open is asked to (post first)."""
+    return (stage is not None and stage < CLOSED and not viewer.is_staff
+            and posted_at is None)
+
+
+def _viewer_facts(viewer: CohortAccess, posted_at: datetime | None, unread: int,
+                  stage: int | None) -> tuple[str, ...]:
     """What a thread means for this viewer now: a learner who has not posted is asked to
     (post first: no count that reveals peers' posts); anyone else gets their unread posts
-    and the stage. Nothing before the module's release (only staff see those threads)."""
-    if not module.is_released(now):
+    and the stage. Nothing before the module's release."""
+    if stage is None:
         return ()
-    stage = current_stage(thread, stage_opens(thread, module.release_at, viewer.cohort.timezone),
-                          now)
+    if _must_post(viewer, posted_at, stage):
+        return ("Post your reflection to see your peers'",)
     if not viewer.is_staff and posted_at is None:
-        return ("Post your reflection to see your peers'",) if stage < CLOSED else (
-            f"Stage: {STAGE_LABELS['closed']}",)
+        return (f"Stage: {STAGE_LABELS['closed']}",)
     return (_new_posts(unread), f"Stage: {STAGE_LABELS[STAGES[stage]]}")
 
 
@@ -301,12 +316,14 @@ class DiscussionParts:
         parts = []
         for thread, posted_at, unread in rows:
             viewer, module = placed[thread.cohort_module_id]
+            stage = _stage_now(viewer, thread, module, now)
             parts.append(ModulePart(
                 kind="thread", id=thread.id, module_id=thread.cohort_module_id,
                 position=thread.position, title=thread.title, body_html=thread.body_html,
                 link=Link.to("threads.thread", thread_id=thread.id),
-                facts=(*_viewer_facts(viewer, thread, module, posted_at, unread or 0, now),
+                facts=(*_viewer_facts(viewer, posted_at, unread or 0, stage),
                        *_shared_facts(thread)),
+                todo="Post your reflection" if _must_post(viewer, posted_at, stage) else None,
                 dates=thread_dates(thread, module.release_at, viewer.cohort.timezone),
             ))
         return parts

@@ -385,6 +385,13 @@ def _learner_facts(required: int, submitted: bool, reviews_done: int) -> tuple[s
             else "Your reviews are done")
 
 
+def _learner_todo(required: int, submitted: bool, reviews_done: int) -> str | None:
+    """What the learner is asked to do next on an assignment, if anything."""
+    if not submitted:
+        return "Submit your work"
+    return "Review a peer's work" if reviews_done < required else None
+
+
 class PeerReviewParts:
     """Assignments on program modules and on cohort modules, for module pages."""
 
@@ -439,14 +446,17 @@ class PeerReviewParts:
             viewer, module = placed[assignment.cohort_module_id]
             dates = assignment_dates(assignment, module.release_at, viewer.cohort.timezone)
             facts = (_review_fact(assignment.reviews_required, criteria or 0, points or 0),)
+            todo = None
             if viewer.role == "learner":
                 facts += _learner_facts(assignment.reviews_required, submission_id is not None,
                                         reviews_done or 0)
+                todo = _learner_todo(assignment.reviews_required, submission_id is not None,
+                                     reviews_done or 0)
             parts.append(ModulePart(
                 kind="assignment", id=assignment.id, module_id=assignment.cohort_module_id,
                 position=assignment.position, title=assignment.title,
                 body_html=assignment.instructions_html,
-                facts=facts,
+                facts=facts, todo=todo,
                 dates=dates, due_at=dates[0][1],
                 link=Link.to("peer_work.assignment", assignment_id=assignment.id),
             ))

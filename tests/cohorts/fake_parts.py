@@ -32,12 +32,12 @@ class FakeProvider:
 
     def add(self, module, kind: str, title: str, *, body: str = "",
             dates: tuple[tuple[str, datetime], ...] = (), due_at: datetime | None = None,
-            link: parts.Link | None = None) -> ModulePart:
+            link: parts.Link | None = None, todo: str | None = None) -> ModulePart:
         """Declare a thread or assignment of a cohort module (its Markdown ``body`` is
         rendered here, as a real feature renders it when the part is saved)."""
         part = ModulePart(kind=kind, id=next(_ids), module_id=module.id, position=len(self.parts),
                           title=title, body_html=render_html(body), link=link, dates=dates,
-                          due_at=due_at,
+                          due_at=due_at, todo=todo,
                           facts=("Reply to at least 2 peers",) if kind == "thread" else ())
         self.parts.append(part)
         return part

@@ -246,9 +246,14 @@ def test_the_module_page_button_marks_complete_without_javascript(app, db, clien
     login(client, c.learner)
     _pick(client, module_path, needle="Mark complete")
     response = client.post_form(action, {"completed": "yes"}, token_from=module_path)
-    assert response.status_code == 302 and response.headers["Location"] == module_path
+    # Back to the progress section (it takes focus), not to the top of the page.
+    assert response.status_code == 302
+    assert response.headers["Location"] == module_path + "#completion"
     page = _pick(client, module_path, needle="Mark not complete")
+    assert 'id="completion" tabindex="-1"' in page
     assert "1 of 2 modules complete" in page  # the flash
+    # The page offers the next module: not open yet, so when it opens.
+    assert f"Next: <strong>{c.modules[1].title}</strong> opens" in page
     cohort_page = client.get(f"/cohorts/{c.id}").get_data(as_text=True)
     assert "1 of 2 modules complete" in cohort_page
     assert '<progress id="progress-' in cohort_page and 'value="1" max="2"' in cohort_page
@@ -294,15 +299,14 @@ def test_this_week_includes_both_ends_of_each_window(app, db, fake_parts):
         later = get_learning_path(
             c.learner, c.id, now + timedelta(seconds=1)).this_week
     assert [(i.label, i.title) for i in items] == [
-        ("Opened", "Week 1"),            # exactly 7 days ago
-        ("Opened", "Week 2"),            # right now
+        ("Opened", "Week 2"),            # right now (the learner's day began at midnight)
         ("Due", "Due now"),              # due right now
         ("Opens", "Week 3"),             # exactly 7 days ahead
         ("Submissions due", "Practice one"),
-    ]
+    ]  # Week 1 opened 7 days ago: past, not part of the coming week
     assert all(i.at.tzinfo is not None for i in items)
     assert ("Submissions due", "Secret future task") in [(i.label, i.title) for i in staff_items]
-    assert ("Opened", "Week 1") not in [(i.label, i.title) for i in later]
+    assert ("Opened", "Week 2") in [(i.label, i.title) for i in later]  # still today
     assert ("Due", "Due now") not in [(i.label, i.title) for i in later]
 
 

@@ -1,5 +1,7 @@
 """A page costs a fixed number of SQL statements, however many cohorts and members it shows."""
 
+import re
+
 import pytest
 
 from app.cohorts.models import ProgramGoal
@@ -53,7 +55,8 @@ def test_the_home_page_costs_the_same_for_1_or_10_cohorts(app, db, client, login
         login(browser, user)
         counts[label], response = _statements(query_counter, lambda b=browser: b.get("/"))
         assert response.status_code == 200
-        assert response.get_data(as_text=True).count('href="/cohorts/') == int(label.split()[0])
+        linked = set(re.findall(r'href="/cohorts/(\d+)"', response.get_data(as_text=True)))
+        assert len(linked) == int(label.split()[0])
     assert counts["1 cohort"] == counts["10 cohorts"], (role, counts, query_counter.statements)
 
 
@@ -128,7 +131,9 @@ def test_a_program_costs_the_same_with_1_or_10_modules_and_goals(call, client, d
 #: What a signed-in learner's pages cost, pinned: a new statement on any of them is a
 #: decision, not an accident. (Before render on write and reads without writes: home 9,
 #: cohort page 14 with a commit, module page 9 with a commit, module list API 9.)
-LEARNER_PAGE_STATEMENTS = {"home": 8, "cohort page": 8, "module page": 7, "cohort API": 3,
+# Home: + the learner's completions for "Up next"; module page: + the next module, which a
+# learner is offered once they mark this one complete.
+LEARNER_PAGE_STATEMENTS = {"home": 9, "cohort page": 8, "module page": 8, "cohort API": 3,
                            "module list API": 6}
 
 
