@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.accounts.services import hash_password
+from app.cohorts import community
 from app.cohorts.authoring import add_module, create_program, launch_cohort
-from app.cohorts.models import Cohort, CohortModule, Program
+from app.cohorts.models import Announcement, Cohort, CohortModule, Program
 from app.cohorts.releases import release_due_modules
 from app.cohorts.roster import add_member
 from app.db import get_session, transaction, utcnow
@@ -162,7 +163,50 @@ def seed_demo() -> list[tuple[str, str]]:
     release_due_modules(now=now)
     seed_discussions(cohort.id, users)
     seed_reviews(cohort.id, users)
+    seed_community(cohort.id, users, now)
     return [(email, role) for email, _, role, _ in USERS]
+
+
+# --- the cohort as a community ------------------------------------------------------------
+
+#: One-line intros of a few demo people (the others leave theirs empty, as many do).
+INTROS = {
+    "owner@demo.test": "I design our learning programs; ask me anything about this one.",
+    "facilitator@demo.test": "Facilitator and former team lead. I read every reflection.",
+    "learner1@demo.test": "Product designer in Leeds, here to get better at design critiques.",
+    "learner3@demo.test": "New team lead: I want my one-to-ones to be useful for both of us.",
+}
+#: Announcements: (author's e-mail, days after the cohort's start, pinned, title, Markdown).
+ANNOUNCEMENTS = [
+    ("owner@demo.test", 0, True, "Welcome to the Autumn cohort",
+     "Welcome, everyone! Each Monday a module opens; read it when it suits you and share a "
+     "reflection in its discussion.\n\n- **Post first**: you see your peers' reflections "
+     "once you have shared yours.\n- Where the prompt allows it you can post anonymously."),
+    ("facilitator@demo.test", 12, False, "Office hours on Thursday",
+     "I am online on **Thursday from 12:00 to 13:00** (London time) for questions about the "
+     "practice assignment. No need to book: just drop in."),
+]
+
+
+def seed_community(cohort_id: int, users: dict[str, User], now) -> None:
+    """Intros for a few people, and the cohort's announcements (once: a cohort that has
+    any is left alone). Announcements go through the service, so members are notified."""
+    session = get_session()
+    with transaction():
+        for email, intro in INTROS.items():
+            if not users[email].intro:
+                users[email].intro = intro
+    if session.scalar(select(func.count(Announcement.id))
+                      .where(Announcement.cohort_id == cohort_id)):
+        return
+    starts = now - timedelta(days=14)  # the demo cohort started two weeks ago
+    for email, days, pinned, title, body in ANNOUNCEMENTS:
+        posted_at = starts + timedelta(days=days)
+        announcement = community.post_announcement(users[email], cohort_id, title=title,
+                                                   body=body, now=posted_at)
+        if pinned:
+            community.set_announcement_pinned(users[email], cohort_id, announcement.id,
+                                              pinned=True)
 
 
 # --- posts in the first two discussions --------------------------------------------------

@@ -56,3 +56,9 @@ def submission_target(cohort_id: int, submission_id: int) -> Target:
 def review_board_target(cohort_id: int, assignment_id: int) -> Target:
     """An assignment's review board (facilitators)."""
     return Target(f"/assignments/{assignment_id}/board", cohort_id)
+
+
+def announcement_target(cohort_id: int, announcement_id: int) -> Target:
+    """An announcement on its cohort's list of announcements."""
+    return Target(f"/cohorts/{cohort_id}/announcements#announcement-{announcement_id}",
+                  cohort_id)

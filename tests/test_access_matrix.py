@@ -32,6 +32,11 @@ MY_ROLE = {"learner_a": "learner", "facilitator_a": "facilitator", "owner_a": "o
            "owner_demoted_a": "owner"}
 #: Peer review work: every endpoint × every role around cohort A.
 WORK_MATRIX = "tests/peer_review/test_board_api.py::test_every_work_endpoint_answers_each_role"
+#: Announcements: every address × every role around cohort A.
+ANNOUNCEMENTS = ("tests/cohorts/test_announcements.py::"
+                 "test_every_announcement_address_answers_each_role")
+#: The cohort's people: the page and the API × every role around cohort A.
+PEOPLE = "tests/cohorts/test_people.py::test_every_people_address_answers_each_role"
 #: Routes taking an object id, and the test that checks them across owners.
 ID_ROUTES = {
     "/api/v1/cohorts/<int:cohort_id>": "the matrix above",
@@ -105,6 +110,13 @@ ID_ROUTES = {
         "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
     "/api/v1/cohorts/<int:cohort_id>/members/<int:user_id>":
         "tests/cohorts/test_roster.py::test_every_roster_address_answers_each_role",
+    "/cohorts/<int:cohort_id>/announcements": ANNOUNCEMENTS,
+    "/cohorts/<int:cohort_id>/announcements/new": ANNOUNCEMENTS,
+    "/cohorts/<int:cohort_id>/announcements/<int:announcement_id>/pin": ANNOUNCEMENTS,
+    "/cohorts/<int:cohort_id>/announcements/<int:announcement_id>/delete": ANNOUNCEMENTS,
+    "/api/v1/cohorts/<int:cohort_id>/announcements": ANNOUNCEMENTS,
+    "/cohorts/<int:cohort_id>/people": PEOPLE,
+    "/api/v1/cohorts/<int:cohort_id>/people": PEOPLE,
     "/modules/<int:module_id>/prompts/new":
         "tests/discussions/test_http.py::test_only_the_owner_reaches_prompt_pages",
     "/modules/<int:module_id>/prompts/<int:prompt_id>/edit":

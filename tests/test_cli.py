@@ -203,6 +203,22 @@ def test_demo_practice_work_has_reviews_a_held_one_and_work_still_short(runner, 
         assert session.scalar(select(func.count(Review.id))) == len(reviews)
 
 
+def test_demo_cohort_has_a_pinned_welcome_an_announcement_and_intros(runner, db):
+    from app.cohorts.models import Announcement
+    from app.notifications.models import Notification
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        cohort = session.scalar(select(Cohort).where(Cohort.name == DEMO_COHORT))
+        announcements = session.scalars(select(Announcement).where(
+            Announcement.cohort_id == cohort.id).order_by(Announcement.id)).all()
+        assert [a.pinned for a in announcements] == [True, False]
+        assert session.scalar(select(func.count(Notification.id)).where(
+            Notification.kind == "announcement")) > 0
+        assert session.scalar(select(func.count(User.id)).where(User.intro != "")) >= 3
+
+
 def test_demo_seed_twice_changes_nothing(runner, db):
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     first = _counts(db)

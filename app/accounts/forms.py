@@ -68,10 +68,13 @@ class RequestResetForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    """Name and time zone."""
+    """Name, intro and time zone."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)],
                        render_kw={"autocomplete": "name"})
+    intro = StringField("Intro (optional)", validators=[Length(max=160)],
+                        description="One line about yourself that the people in your cohorts "
+                                    "see beside your name, e.g. what you hope to learn.")
     timezone = SelectField("Time zone", description="Dates and release times are shown in it.")
     submit = SubmitField("Save profile")
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Model, utcnow
@@ -21,6 +21,8 @@ class User(Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: An IANA zone name, e.g. "Europe/Berlin"; dates are shown in it.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: One line the person writes about themselves, shown to their cohorts' members.
+    intro: Mapped[str] = mapped_column(String(160), default="", server_default=text("''"))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     can_own_programs: Mapped[bool] = mapped_column(Boolean, default=False)
     #: A disabled account cannot sign in and its sessions and tokens stop working.

@@ -108,6 +108,21 @@ def check_name(name: str, field: str = "name") -> str:
     return name
 
 
+#: Longest intro (one line people write about themselves for their cohorts).
+INTRO_MAX = 160
+
+
+def check_intro(intro: str | None, field: str = "intro") -> str:
+    """Return a trimmed one-line intro (empty is fine) or raise Invalid."""
+    intro = (intro or "").strip()
+    if len(intro) > INTRO_MAX:
+        raise Invalid(fields={field: f"Keep your intro to {INTRO_MAX} characters "
+                                     f"(this one has {len(intro)})."})
+    if problem := one_line_problem(intro):
+        raise Invalid(fields={field: problem})
+    return intro
+
+
 # --- reading -------------------------------------------------------------------------------
 
 def get_user_by_email(email: str) -> User | None:
@@ -259,13 +274,18 @@ def _revoke_credentials(user: User, now: datetime) -> int:
 
 # --- profile and password ---------------------------------------------------------------------
 
-def update_profile(user: User, *, name: str, timezone: str) -> User:
-    """Change a person's own name and time zone."""
+def update_profile(user: User, *, name: str, timezone: str, intro: str | None = None) -> User:
+    """Change a person's own name, time zone and (unless None) intro."""
     errors = {}
     try:
         name = check_name(name)
     except Invalid as error:
         errors.update(error.fields)
+    if intro is not None:
+        try:
+            intro = check_intro(intro)
+        except Invalid as error:
+            errors.update(error.fields)
     try:
         check_timezone(timezone)
     except Invalid as error:
@@ -275,6 +295,8 @@ def update_profile(user: User, *, name: str, timezone: str) -> User:
     with transaction():
         user.name = name
         user.timezone = timezone
+        if intro is not None:
+            user.intro = intro
     return user
 
 

@@ -141,14 +141,15 @@ def reset_password(token: str):
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    """Name, time zone and password."""
+    """Name, intro, time zone and password."""
     user = current_user._get_current_object()
     profile = forms.ProfileForm(prefix="profile", obj=user)
     password = forms.ChangePasswordForm(prefix="password")
     status = 200
     if profile.submit.data and profile.validate_on_submit():
         try:
-            services.update_profile(user, name=profile.name.data, timezone=profile.timezone.data)
+            services.update_profile(user, name=profile.name.data, timezone=profile.timezone.data,
+                                    intro=profile.intro.data)
         except Invalid as error:
             forms.apply_errors(profile, error)
             status = 422

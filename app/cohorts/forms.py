@@ -147,3 +147,32 @@ class LaunchForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
+
+
+class AnnouncementForm(FlaskForm):
+    """A one-line title and a Markdown body, for every member of the cohort."""
+
+    title = StringField("Title", validators=[DataRequired("Give the announcement a title."),
+                                             Length(max=120)],
+                        description="One line, at most 120 characters: it is also the "
+                                    "notice's title and the e-mail's subject.",
+                        render_kw={"maxlength": 120, "autocomplete": "off"})
+    body = TextAreaField("Announcement",
+                         validators=[DataRequired("Write what you want to tell the cohort."),
+                                     Length(max=10_000)],
+                         description="Markdown: **bold**, _italic_, lists, links. Every "
+                                     "member is notified, and your name is shown with it.",
+                         render_kw={"rows": 8})
+    submit = SubmitField("Post the announcement")
+
+
+class PinAnnouncementForm(FlaskForm):
+    """Pin or unpin an announcement (``pinned`` is "yes" or "no")."""
+
+    pinned = HiddenField(validators=[AnyOf(["yes", "no"])])
+
+
+class DeleteAnnouncementForm(FlaskForm):
+    """Confirm deleting an announcement."""
+
+    submit = SubmitField("Delete the announcement")

@@ -2,7 +2,16 @@
 
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -194,3 +203,29 @@ class ModuleCompletion(Model):
         ForeignKey("cohort_modules.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Announcement(Model):
+    """A note from a cohort's staff to its members: never anonymous, members are told."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (Index("ix_announcements_cohort_id_id", "cohort_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                           index=True)
+    #: One line: it becomes the notice's title and the e-mail's subject.
+    title: Mapped[str] = mapped_column(String(120))
+    #: Markdown as written by the author.
+    body: Mapped[str] = mapped_column(Text)
+    #: ``body`` cleaned into HTML when it is written (app.sanitize); pages show this.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    #: Pinned announcements come first on the cohort's page (the newest pinned one).
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+keep_rendered(Announcement.body, Announcement.body_html)

@@ -23,3 +23,9 @@ releases_scheduled = signals.signal("releases-scheduled")
 #: ``member_removed.send(cohort, user_id=user_id, now=now)``; features close what the
 #: person could still follow (e.g. their live thread rooms).
 member_removed = signals.signal("member-removed")
+
+#: Sent inside the transaction that posts an announcement:
+#: ``announcement_posted.send(announcement, cohort=cohort, author_name=name,
+#: member_count=n, now=now)``; listeners tell the members (the count, as for releases,
+#: says how many of them there are, the author aside).
+announcement_posted = signals.signal("announcement-posted")

@@ -33,6 +33,7 @@ from app.cohorts.authoring import (
     update_module,
     update_program,
 )
+from app.cohorts.community import get_faces, get_featured_announcement
 from app.cohorts.parts import parts_of_modules
 from app.cohorts.progress import (
     complete_module,
@@ -79,15 +80,17 @@ def home():
 @bp.get("/cohorts/<int:cohort_id>")
 @login_required
 def cohort(cohort_id: int):
-    """A cohort's overview; its staff also get a link to the roster."""
+    """A cohort's overview: its announcement, people and modules; staff also get the roster."""
     user = current_user._get_current_object()
     now = utcnow()
     path = get_learning_path(user, cohort_id, now)
     access = path.access
-    counts = member_counts([cohort_id])[cohort_id]
+    faces = get_faces(access.cohort)
     note_visit(access, now)  # written after the response; the markers don't wait for it
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
-                           counts=counts, modules=path.modules, path=path, now=now)
+                           counts=faces.counts, faces=faces.people, modules=path.modules,
+                           path=path, now=now,
+                           announcement=get_featured_announcement(cohort_id))
 
 
 @bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>")

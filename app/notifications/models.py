@@ -36,6 +36,8 @@ class Kind:
 #: ``notify(kind, …)`` call where it happens.
 KINDS: dict[str, Kind] = {
     "module_released": Kind("A module of your cohort opens", "email"),
+    "announcement": Kind("A facilitator or the program's owner posts an announcement to your "
+                         "cohort", "email"),
     "discussion_stage": Kind("A discussion moves to its next stage", "app"),
     "post_reply": Kind("Someone replies to your post", "app"),
     "post_moderated": Kind("A facilitator hides or restores your post", "email"),

@@ -19,7 +19,13 @@ from app.cohorts.parts import milestones, parts_of_cohorts
 from app.cohorts.progress import list_modules_of
 from app.db import get_session, insert_for, transaction
 from app.errors import NotFound
-from app.links import Target, absolute_url, module_target, preferences_target
+from app.links import (
+    Target,
+    absolute_url,
+    announcement_target,
+    module_target,
+    preferences_target,
+)
 from app.mail import OutboxEmail
 from app.notifications.calendar import CalendarEvent
 from app.notifications.models import (
@@ -145,6 +151,26 @@ def notify_module_released(cohort_module, *, member_count: int, now: datetime,
            body=f"“{cohort_module.title}” is now open in your cohort.",
            target=module_target(cohort_id, cohort_module.id), now=now,
            audience=Audience(notice_room(cohort_id), member_count))
+
+
+def notify_announcement_posted(announcement, *, cohort, author_name: str,
+                               author_is_member: bool, member_count: int, now: datetime,
+                               **_) -> None:
+    """Tell every member of the cohort but the author, once, about a new announcement.
+
+    Runs inside the posting transaction (the ``announcement_posted`` signal). When the
+    author is not a member (the program's owner), the cohort's notice room holds exactly
+    the people told, so the live notice is one broadcast.
+    """
+    notify("announcement",
+           select(Membership.user_id).where(Membership.cohort_id == cohort.id,
+                                            Membership.user_id != announcement.author_id),
+           dedupe_key=f"announcement:{announcement.id}",
+           title=f"Announcement in {cohort.name}: {announcement.title}",
+           body=f"{author_name} wrote to {cohort.name}:\n\n{announcement.body}",
+           target=announcement_target(cohort.id, announcement.id), now=now,
+           audience=None if author_is_member else Audience(notice_room(cohort.id),
+                                                           member_count))
 
 
 def leave_notice_room(cohort, *, user_id: int, **_) -> None:
