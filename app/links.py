@@ -28,6 +28,11 @@ class Target:
         return absolute_url(self.path)
 
 
+def cohort_target(cohort_id: int) -> Target:
+    """A cohort's page."""
+    return Target(f"/cohorts/{cohort_id}", cohort_id)
+
+
 def module_target(cohort_id: int, cohort_module_id: int) -> Target:
     """A module's page in a cohort."""
     return Target(f"/cohorts/{cohort_id}/modules/{cohort_module_id}", cohort_id)

@@ -117,6 +117,10 @@ ID_ROUTES = {
     "/api/v1/cohorts/<int:cohort_id>/announcements": ANNOUNCEMENTS,
     "/cohorts/<int:cohort_id>/people": PEOPLE,
     "/api/v1/cohorts/<int:cohort_id>/people": PEOPLE,
+    "/api/v1/cohorts/<int:cohort_id>/members/<int:user_id>/nudge":
+        "tests/cohorts/test_members_view.py::test_every_members_address_answers_each_role",
+    "/cohorts/<int:cohort_id>/members/<int:user_id>/nudge":
+        "tests/cohorts/test_members_view.py::test_every_members_address_answers_each_role",
     "/modules/<int:module_id>/prompts/new":
         "tests/discussions/test_http.py::test_only_the_owner_reaches_prompt_pages",
     "/modules/<int:module_id>/prompts/<int:prompt_id>/edit":

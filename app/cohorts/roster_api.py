@@ -1,5 +1,6 @@
 """Roster endpoints of the JSON API: enrolling people (one by one or from a CSV file),
-listing and removing members (the cohort's staff)."""
+listing members with their progress and participation, and removing them (the cohort's
+staff)."""
 
 from datetime import datetime
 from typing import Literal
@@ -14,12 +15,12 @@ from app.api import (
     Schema,
     check_limit,
     decode_cursor,
+    encode_cursor,
     endpoint,
-    page_of,
 )
+from app.cohorts import members as member_rules
 from app.cohorts import roster as roster_rules
 from app.cohorts.api import bp
-from app.cohorts.roster import list_roster
 from app.db import utcnow
 from app.errors import BadRequest
 
@@ -45,6 +46,34 @@ class MemberOut(ResponseSchema):
     invited: bool
     joined_at: datetime
     last_active_at: datetime | None
+
+
+class MemberProgressOut(MemberOut):
+    """A member on the staff's Members view: the roster entry with progress and
+    participation. Counts are zero where a feature has nothing for the member."""
+
+    modules_completed: int = Field(description="Released modules the member marked complete.")
+    modules_released: int = Field(description="The cohort's modules released so far.")
+    reflections: int = Field(description=(
+        "Reflections posted (not deleted; posts under the `everyone` anonymity policy are "
+        "not counted, since a count would point at their author)."))
+    replies: int = Field(description="Replies given to peers' posts (same rules).")
+    reviews_owed: int = Field(description=(
+        "Learners: required peer reviews not yet submitted, over the assignments of "
+        "released modules. Always 0 for facilitators."))
+
+
+class MembersQuery(PageQuery):
+    """How to sort and filter the members list (the cursor keeps its place in that order)."""
+
+    sort: Literal[member_rules.SORTS] = Field(
+        default=member_rules.DEFAULT_SORT,
+        description="Sort by name, last_active, modules_completed, reflections, replies or "
+                    "reviews_owed; ties in name order.")
+    dir: Literal["asc", "desc"] = Field(default="asc", description="Sort direction.")
+    inactive_days: int | None = Field(
+        default=None, ge=1, le=member_rules.MAX_INACTIVE_DAYS,
+        description="Only members last active more than this many days ago, or never.")
 
 
 class MemberAddedOut(MemberOut):
@@ -106,15 +135,25 @@ def _uploaded_csv() -> bytes:
     return upload.read()
 
 
-@endpoint(bp, "/cohorts/<int:cohort_id>/members", "GET", query=PageQuery,
-          response=Page[MemberOut], errors=(403, 404),
-          summary="The roster with roles, joined and last-active times (facilitators, owner)")
-def list_members(user, cohort_id: int, query: PageQuery):
-    """A page of the roster in enrolment order."""
+@endpoint(bp, "/cohorts/<int:cohort_id>/members", "GET", query=MembersQuery,
+          response=Page[MemberProgressOut], errors=(403, 404),
+          summary="Members with role, joined and last-active times, modules completed, "
+                  "reflections, replies and reviews owed (facilitators, owner)")
+def list_members(user, cohort_id: int, query: MembersQuery):
+    """A page of the members, sorted and filtered as asked (by name by default)."""
     limit = check_limit(query.limit)
-    _, rows = list_roster(user, cohort_id, after_id=decode_cursor(query.cursor),
-                          limit=limit)
-    return page_of(rows, limit, _present_member)
+    page = member_rules.list_members(
+        user, cohort_id, now=utcnow(), sort=query.sort, direction=query.dir,
+        inactive_days=query.inactive_days, offset=decode_cursor(query.cursor), limit=limit)
+    return {
+        "items": [MemberProgressOut(
+            **_present_member(row.membership).model_dump(),
+            modules_completed=row.modules_completed, modules_released=page.modules_released,
+            reflections=row.reflections, replies=row.replies, reviews_owed=row.reviews_owed)
+            for row in page.rows],
+        # The cursor holds the position in the sorted list.
+        "next_cursor": encode_cursor(page.next_offset) if page.next_offset else None,
+    }
 
 
 @endpoint(bp, "/cohorts/<int:cohort_id>/members", "POST", body=MemberRequest,

@@ -34,6 +34,7 @@ from app.cohorts.authoring import (
     update_program,
 )
 from app.cohorts.community import get_faces, get_featured_announcement
+from app.cohorts.members import MEMBERS_PAGE_SIZE, SORTS, clean_listing, list_members
 from app.cohorts.parts import parts_of_modules
 from app.cohorts.progress import (
     complete_module,
@@ -46,7 +47,7 @@ from app.cohorts.progress import (
     uncomplete_module,
 )
 from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
-from app.cohorts.roster import ROSTER_PAGE_SIZE, get_member_for_removal, list_roster, member_counts
+from app.cohorts.roster import get_member_for_removal, member_counts
 from app.cohorts.roster_csv import ImportRejected
 from app.db import parse_id, utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -373,16 +374,18 @@ ROSTER_TEMPLATE_CSV = (
 
 def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=None,
                    status: int = 200):
-    """The roster page with its forms (and an import's report)."""
+    """The Members view with its forms (and an import's report), sorted, filtered and paged
+    as the query string asks (values that are not offered fall back to the defaults)."""
     user = current_user._get_current_object()
-    after = request.args.get("after", 0, type=parse_id)
-    access, members = list_roster(user, cohort_id, after_id=after)
-    more = len(members) > ROSTER_PAGE_SIZE
-    members = members[:ROSTER_PAGE_SIZE]
+    sort, direction, inactive = clean_listing(request.args.get("sort"), request.args.get("dir"),
+                                              request.args.get("inactive"))
+    page_number = max(1, min(request.args.get("page", 1, type=parse_id) or 1, 10_000))
+    listing = list_members(user, cohort_id, now=utcnow(), sort=sort, direction=direction,
+                           inactive_days=inactive, offset=(page_number - 1) * MEMBERS_PAGE_SIZE)
     counts = member_counts([cohort_id])[cohort_id]
     page = render_template(
-        "cohorts/roster.html", access=access, cohort=access.cohort, members=members,
-        counts=counts, after=after, next_after=members[-1].id if more else None,
+        "cohorts/roster.html", access=listing.access, cohort=listing.access.cohort,
+        listing=listing, sorts=SORTS, page_number=page_number, counts=counts,
         add_form=add_form or forms.AddMemberForm(prefix="add"),
         import_form=import_form or forms.ImportMembersForm(prefix="import"),
         report=report)
@@ -392,7 +395,8 @@ def _render_roster(cohort_id: int, *, add_form=None, import_form=None, report=No
 @bp.get("/cohorts/<int:cohort_id>/members")
 @login_required
 def roster(cohort_id: int):
-    """The roster for the cohort's staff: roles, joined and last active; add and import."""
+    """The Members view for the cohort's staff: role, joined, last active, progress and
+    participation per member, sortable and filterable; nudge, add, import and remove."""
     return _render_roster(cohort_id)
 
 

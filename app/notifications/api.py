@@ -1,4 +1,5 @@
-"""Notification endpoints of the JSON API: the inbox and the calendar feed."""
+"""Notification endpoints of the JSON API: the inbox, the calendar feed, and nudges from a
+cohort's staff."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -18,7 +19,7 @@ from app.api import (
     page_of,
 )
 from app.db import utcnow
-from app.notifications import preferences, services
+from app.notifications import nudges, preferences, services
 from app.notifications.models import KINDS
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
@@ -35,6 +36,21 @@ class NotificationOut(ResponseSchema):
     link: str
     created_at: datetime
     read_at: datetime | None
+
+
+class NudgeRequest(Schema):
+    """An optional message of the nudge's own (plain text, one line); without it the notice
+    says the staff member is checking in."""
+
+    message: str = Field(default="", max_length=nudges.NUDGE_MESSAGE_MAX)
+
+
+class NudgeOut(ResponseSchema):
+    """The nudge as the member received it: the notice in their inbox."""
+
+    user_id: int
+    cohort_id: int
+    notification: NotificationOut
 
 
 class ReadRequest(Schema):
@@ -132,3 +148,14 @@ def set_notification_preferences(user, body: NotificationPreferencesIn):
     """Change the given kinds and the digest hour; an unknown kind is refused (422)."""
     return preferences.set_notification_preferences(user, kinds=body.kinds,
                                                      digest_hour=body.digest_hour)
+
+
+@endpoint(bp, "/cohorts/<int:cohort_id>/members/<int:user_id>/nudge", "POST",
+          body=NudgeRequest, response=NudgeOut, status=201, errors=(403, 404, 409),
+          summary="Nudge a member: a notice in their inbox (and e-mail as they chose), at "
+                  "most once per day per cohort; 409 already_nudged (facilitators, owner)")
+def nudge_member(user, cohort_id: int, user_id: int, body: NudgeRequest):
+    """Send the nudge; 404 for someone who is not a member of the cohort."""
+    notice = nudges.nudge_member(user, cohort_id, user_id, now=utcnow(), message=body.message)
+    return NudgeOut(user_id=user_id, cohort_id=cohort_id,
+                    notification=NotificationOut.model_validate(notice))

@@ -54,6 +54,7 @@ KINDS: dict[str, Kind] = {
     "review_moderated": Kind("A facilitator releases or hides a review you wrote", "email"),
     "reviews_waiting": Kind("A review is held or flagged, or work is short of reviews at "
                             "its feedback-by date (facilitators)", "email"),
+    "nudge": Kind("Nudges from facilitators", "email"),
 }
 #: The local hour of the daily digest for people who have not chosen one.
 DEFAULT_DIGEST_HOUR = 8

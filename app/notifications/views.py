@@ -1,4 +1,5 @@
-"""Notification pages: the inbox and the personal calendar feed."""
+"""Notification pages: the inbox, the personal calendar feed, and the staff's nudge button
+on the Members view."""
 
 from flask import (
     Blueprint,
@@ -14,9 +15,9 @@ from flask_login import current_user, login_required
 
 from app.accounts.services import hash_secret
 from app.db import parse_id, utcnow
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.extensions import limiter
-from app.notifications import preferences, services
+from app.notifications import nudges, preferences, services
 from app.notifications.calendar import build_calendar
 from app.notifications.models import DELIVERIES, KINDS
 from app.security import is_local_path
@@ -52,6 +53,27 @@ def mark_read():
     if is_local_path(target):
         return redirect(target)
     return redirect(url_for("notifications.inbox"))
+
+
+@bp.post("/cohorts/<int:cohort_id>/members/<int:user_id>/nudge")
+@login_required
+def nudge_member(cohort_id: int, user_id: int):
+    """Nudge a member (once a day), then go back to the Members view where the click was."""
+    user = current_user._get_current_object()
+    try:
+        nudges.nudge_member(user, cohort_id, user_id, now=utcnow(),
+                            message=request.form.get("message", ""))
+    except Invalid as error:
+        flash(next(iter(error.fields.values()), error.message), "error")
+    except Conflict as error:
+        flash("Already nudged today: " + error.message if error.code == "already_nudged"
+              else error.message, "info")
+    else:
+        flash("Nudge sent. They will see it in their notifications.", "success")
+    target = request.form.get("next", "")
+    if is_local_path(target):
+        return redirect(target)
+    return redirect(url_for("cohorts.roster", cohort_id=cohort_id))
 
 
 def unread_for_header() -> dict:

@@ -1,16 +1,18 @@
 """An assignment as a learner (or the staff) meets it: their work, the reviews they were
 given, what they still owe, whether a peer is still waiting for a reviewer, and how
-helpful authors found their feedback."""
+helpful authors found their feedback; and the reviews each learner owes in a cohort, for
+its staff's Members view."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import Subquery, and_, case, exists, func, select
 
 from app.accounts.models import User
+from app.cohorts.models import Cohort, CohortModule, Membership
 from app.db import get_session
 from app.peer_review.access import AssignmentAccess, get_assignment_for
-from app.peer_review.models import Rubric
+from app.peer_review.models import CohortAssignment, Rubric
 from app.peer_review.results import gate_sentence, results_open, reviewer_helpfulness
 from app.peer_review.reviewing import _rubric
 from app.peer_review.work_models import Review, Submission
@@ -70,10 +72,45 @@ def get_overview(user: User, assignment_id: int, *, now: datetime) -> Overview:
     own = access.submission
     opened = own is not None and results_open(access.assignment, access.dates, user.id, now)
     return Overview(
-        access=access, my_reviews=mine, reviews_done=done, owed=max(0, target - done),
+        access=access, my_reviews=mine, reviews_done=done, owed=owed(target, done),
         active=active, anyone_waiting=bool(waiting),
         helpfulness=reviewer_helpfulness(user.id, assignment_id),
         results_open=opened,
         gate=("" if own is None or opened
               else gate_sentence(access.assignment, access.dates, user.id, now)),
         rubric=_rubric(access.assignment.rubric_id))
+
+
+def owed(required: int, done: int) -> int:
+    """The rule of reviews owed on one assignment: its required reviews not yet submitted."""
+    return max(0, required - done)
+
+
+class ReviewsOwed:
+    """Peer review's member facts (see app.cohorts.members): reviews owed per learner."""
+
+    def member_facts(self, cohort: Cohort, now: datetime) -> Subquery:
+        """Per learner, :func:`owed` summed over the cohort's assignments whose module is
+        released (the review window has opened, whether or not it has closed), as the
+        assignment page's "You owe N reviews" counts it: one grouped subquery."""
+        done = (select(Review.reviewer_id, Review.cohort_assignment_id,
+                       func.count().label("n"))
+                .where(Review.status == "submitted",
+                       Review.cohort_assignment_id.in_(
+                           select(CohortAssignment.id)
+                           .where(CohortAssignment.cohort_id == cohort.id)))
+                .group_by(Review.reviewer_id, Review.cohort_assignment_id).subquery())
+        required, given = CohortAssignment.reviews_required, func.coalesce(done.c.n, 0)
+        return (select(Membership.user_id,
+                       func.sum(case((given < required, required - given), else_=0))
+                       .label("reviews_owed"))
+                .join(CohortAssignment, CohortAssignment.cohort_id == Membership.cohort_id)
+                .join(CohortModule, CohortModule.id == CohortAssignment.cohort_module_id)
+                .outerjoin(done, and_(done.c.reviewer_id == Membership.user_id,
+                                      done.c.cohort_assignment_id == CohortAssignment.id))
+                .where(Membership.cohort_id == cohort.id, Membership.role == "learner",
+                       CohortModule.release_at <= now)
+                .group_by(Membership.user_id).subquery())
+
+
+provider = ReviewsOwed()

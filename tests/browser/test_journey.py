@@ -106,7 +106,7 @@ def test_module_released_by_a_facilitator_reaches_an_open_learner_page(new_page,
     assert week_2_url
 
     owner.get_by_role("link", name="Manage the roster").click()
-    expect(owner.get_by_role("heading", level=1, name="Roster")).to_be_visible()
+    expect(owner.get_by_role("heading", level=1, name="Members")).to_be_visible()
     expect(owner.get_by_text("Nobody is enrolled yet.")).to_be_visible()
     add_member(owner, "learner1@demo.test", "Learner")
     add_member(owner, "learner2@demo.test", "Learner")
