@@ -44,7 +44,7 @@ def test_roster_scrolls_inside_its_own_region_on_a_phone(new_page, sign_in):
     page.get_by_role("link", name="Autumn cohort").click()
     page.get_by_role("link", name="Manage the roster").click()
 
-    roster = page.get_by_role("region", name="Members of Autumn cohort and their roles")
+    roster = page.get_by_role("region", name="Members of Autumn cohort, sorted by name")
     expect(roster).to_be_visible()
     expect(roster.get_by_role("cell", name="learner8@demo.test", exact=True)).to_be_attached()
     assert_accessible(page)
