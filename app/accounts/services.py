@@ -316,11 +316,12 @@ def _new_link(user: User, purpose: str, *, now: datetime, ttl: timedelta,
 
 
 def invite_user(actor: User | None, email: str, *, now: datetime,
-                context: str = "") -> tuple[User, bool]:
+                context: str = "", cohort_name: str = "") -> tuple[User, bool]:
     """Make sure an account exists for the e-mail; invite it when it has no password yet.
 
     Returns the user and whether an invitation was sent. ``context`` is a sentence for the
-    e-mail, e.g. which cohort the person was added to. Callers check who may invite.
+    e-mail, e.g. which cohort the person was added to; ``cohort_name`` names that cohort in
+    the subject. Callers check who may invite.
     A disabled account gets no invitation (its link would not work).
     """
     email = normalize_email(email)
@@ -350,7 +351,9 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
             + "\nChoose your name and password here (the link works once, for "
             f"{ttl.days} days):\n{absolute_url('/invite/' + secret)}\n"
         )
-        queue_email(session, to=user.email, subject="You are invited to Cohort Commons",
+        subject = (f"You are invited to {cohort_name} on Cohort Commons" if cohort_name
+                   else "You are invited to Cohort Commons")
+        queue_email(session, to=user.email, subject=subject,
                     body=body, user_id=user.id)
         return user, True
 

@@ -70,7 +70,7 @@ def test_a_facilitator_looks_ahead_and_releases_now(app, db, client, login):
     login(other, learner)
     assert other.get(f"/cohorts/{cohort.id}/modules/{second.id}").status_code == 200
     inbox = other.get("/notifications").get_data(as_text=True)
-    assert "New module open: Future module" in inbox
+    assert f"New module open in {cohort.name}: Future module" in inbox
 
 
 def test_outsiders_get_404_for_module_pages(app, db, client, login):
