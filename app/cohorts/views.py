@@ -44,7 +44,12 @@ from app.cohorts.progress import (
     note_visit,
     uncomplete_module,
 )
-from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
+from app.cohorts.releases import (
+    check_can_schedule,
+    get_module_to_release,
+    move_release_local,
+    reschedule_release,
+)
 from app.cohorts.roster import ROSTER_PAGE_SIZE, get_member_for_removal, list_roster, member_counts
 from app.cohorts.roster_csv import ImportRejected
 from app.db import parse_id, utcnow
@@ -152,6 +157,21 @@ def set_completion(cohort_id: int, module_id: int):
         progress = uncomplete_module(user, cohort_id, module_id, utcnow())
         flash(f"Marked not complete: {progress.label}.", "info")
     return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+
+
+@bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")
+@login_required
+def confirm_release(cohort_id: int, module_id: int):
+    """Ask before "Release now": it cannot be undone, and every member is notified."""
+    module = get_module_to_release(current_user._get_current_object(), cohort_id, module_id)
+    back = "module" if request.args.get("back") == "module" else "cohort"
+    if module.released_at is not None:
+        flash("This module is already released.", "info")
+        return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+    counts = member_counts([cohort_id])[cohort_id]
+    return render_template("cohorts/release_confirm.html", cohort=module.cohort, module=module,
+                           counts=counts, members=sum(counts.values()), back=back,
+                           now=utcnow())
 
 
 @bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")

@@ -231,3 +231,34 @@ def test_release_now_on_the_module_page_returns_to_that_page(app, db, client, lo
     followed = client.get(page).get_data(as_text=True)
     assert "Released. Members are being notified." in followed
     assert "Move the release" not in followed
+
+
+def test_release_now_asks_first_and_says_who_will_be_notified(app, db, client, login):
+    cohort, _, facilitator, _, second = make_cohort(app, db)
+    with db() as session:
+        for _ in range(2):
+            add_member(session, cohort)
+    login(client, facilitator)
+    base = f"/cohorts/{cohort.id}/modules/{second.id}"
+    for page in (f"/cohorts/{cohort.id}", base):
+        text = client.get(page).get_data(as_text=True)
+        # A secondary link to the question, not a button that releases at once.
+        assert f'action="{base}/release"' not in text
+        assert 'role="button" class="secondary outline' in text
+    confirm = client.get(f"{base}/release?back=module")
+    text = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200
+    assert "All 4 members of Now will be notified" in text  # 3 learners, 1 facilitator
+    assert f'action="{base}/release"' in text and 'name="csrf_token"' in text
+    with db() as session:
+        assert session.get(CohortModule, second.id).released_at is None
+    # Without the form's CSRF token nothing happens.
+    refused = client.post(f"{base}/release", data={"back": "module"})
+    assert refused.status_code == 400
+    with db() as session:
+        assert session.get(CohortModule, second.id).released_at is None
+    released = client.post_form(f"{base}/release", {"back": "module"},
+                                token_from=f"{base}/release")
+    assert released.status_code == 302 and released.headers["Location"].endswith(base)
+    again = client.get(f"{base}/release")
+    assert again.status_code == 302  # already released: nothing to confirm

@@ -178,3 +178,19 @@ def test_a_release_time_without_offset_or_not_a_time_is_refused(call, client, db
     assert response.status_code == 422
     assert "release_at" in response.get_json()["error"]["fields"]
     assert _schedule(db, world) == before
+
+
+#: role → the page that confirms "Release now" (GET; the POST is the matrix above).
+CONFIRM = {"learner": 403, "facilitator": 200, "owner": 200, "facilitator_other": 404,
+           "owner_other": 404, "admin": 404, "outsider": 404, "former_owner": 403}
+
+
+@pytest.mark.parametrize("role", sorted(CONFIRM))
+def test_the_release_confirmation_answers_each_role(client, db, login, world, role):
+    _withdraw_if_former(db, world, role)
+    login(client, world.people[role])
+    before = _schedule(db, world)
+    page = client.get(f"/cohorts/{world.cohort_id}/modules/{world.future_id}/release")
+    assert page.status_code == CONFIRM[role]
+    assert ("Week 2" in page.get_data(as_text=True)) is (CONFIRM[role] == 200)
+    assert _schedule(db, world) == before  # asking releases nothing
