@@ -147,14 +147,21 @@ def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
 def authenticate(email: str, password: str) -> User:
     """Return the active user with these credentials, or raise Invalid with one message.
 
-    The message and the time taken are the same whether or not the account exists.
+    The message and the time taken are the same whether or not the account exists. Only
+    the right password to a disabled account learns that it is disabled, and whom to ask
+    (NotAllowed): a wrong one gets the same message as everyone else.
     """
     user = get_user_by_email(email or "")
     password_hash = (user.password_hash if user is not None and user.password_hash
                      else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))
     matches = check_password_hash(password_hash, password or "")
-    if user is None or not user.has_password or user.is_disabled or not matches:
+    if user is None or not user.has_password or not matches:
         raise Invalid(SIGN_IN_ERROR, code="sign_in_failed")
+    if user.is_disabled:
+        contact = current_app.config["SUPPORT_EMAIL"]
+        raise NotAllowed("This account is disabled. To have it enabled again, contact "
+                         + (contact if contact else "a site admin of Cohort Commons") + ".",
+                         code="account_disabled")
     return user
 
 

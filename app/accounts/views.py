@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
 from app.db import parse_id, utcnow
-from app.errors import Invalid, NotFound
+from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import limiter
 from app.security import is_local_path, login_rate_limit
 
@@ -57,6 +57,9 @@ def login():
         except Invalid as error:
             form.form_errors.append(error.message)
             status = 401
+        except NotAllowed as error:  # the right password to a disabled account
+            form.form_errors.append(error.message)
+            status = 403
         else:
             _start_browser_session(start, remember)
             return redirect(_safe_next(request.args.get("next")))
