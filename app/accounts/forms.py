@@ -124,9 +124,19 @@ class InviteUserForm(FlaskForm):
 
 
 class SiteRolesForm(FlaskForm):
-    """A site admin changes one user's site-wide rights."""
+    """A site admin changes one user's site-wide rights.
+
+    ``is_disabled`` counts only when posted: the users page disables through its own
+    confirmation page (:class:`DisableUserForm`), so its rights form leaves it out.
+    """
 
     can_own_programs = BooleanField("Program owner")
     is_admin = BooleanField("Site admin")
     is_disabled = BooleanField("Disabled")
     submit = SubmitField("Save")
+
+
+class DisableUserForm(FlaskForm):
+    """A site admin confirms disabling an account."""
+
+    submit = SubmitField("Disable the account")

@@ -263,13 +263,48 @@ def admin_set_roles(user_id: int):
         flash("The form expired; try again.", "error")
         return redirect(url_for("accounts.admin_users"))
     try:
-        user = services.set_site_roles(actor, user_id, is_admin=form.is_admin.data,
-                                       can_own_programs=form.can_own_programs.data,
-                                       is_disabled=form.is_disabled.data, now=utcnow())
+        user = services.set_site_roles(
+            actor, user_id, is_admin=form.is_admin.data,
+            can_own_programs=form.can_own_programs.data,
+            is_disabled=form.is_disabled.data if "is_disabled" in request.form else None,
+            now=utcnow())
     except Invalid as error:
         flash(error.message, "error")
     except NotFound:
         abort(404)
     else:
         flash(f"Saved rights of {user.email}.", "success")
+    return redirect(url_for("accounts.admin_users", q=request.args.get("q", "")))
+
+
+@bp.route("/admin/users/<int:user_id>/disable", methods=["GET", "POST"])
+@login_required
+def admin_disable_user(user_id: int):
+    """Say what disabling an account does, then disable it (a site admin confirms)."""
+    actor = _require_admin()
+    user = services.get_user(user_id)
+    form = forms.DisableUserForm()
+    back = url_for("accounts.admin_users", q=request.args.get("q", ""))
+    if form.validate_on_submit():
+        try:
+            services.set_site_roles(actor, user_id, is_disabled=True, now=utcnow())
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Disabled {user.email}. They are signed out everywhere.", "success")
+        return redirect(back)
+    return render_template("accounts/disable_user.html", user=user, form=form, back=back,
+                           is_self=user.id == actor.id), 422 if form.is_submitted() else 200
+
+
+@bp.post("/admin/users/<int:user_id>/enable")
+@login_required
+def admin_enable_user(user_id: int):
+    """Enable a disabled account again (nothing to confirm: it can be undone)."""
+    actor = _require_admin()
+    if not forms.DisableUserForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+    else:
+        user = services.set_site_roles(actor, user_id, is_disabled=False, now=utcnow())
+        flash(f"Enabled {user.email}. They can sign in again.", "success")
     return redirect(url_for("accounts.admin_users", q=request.args.get("q", "")))
