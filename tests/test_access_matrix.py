@@ -47,6 +47,8 @@ ID_ROUTES = {
         "tests/accounts/test_admin_users.py::test_only_site_admins_reach_disable_and_enable",
     "/admin/users/<int:user_id>/enable":
         "tests/accounts/test_admin_users.py::test_only_site_admins_reach_disable_and_enable",
+    "/cohorts/<int:cohort_id>/welcome":
+        "tests/cohorts/test_welcome.py::test_only_members_dismiss_their_own_welcome",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>":
         "tests/cohorts/test_release_access.py (every role)",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/release":

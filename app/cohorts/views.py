@@ -52,6 +52,7 @@ from app.cohorts.releases import (
 )
 from app.cohorts.roster import ROSTER_PAGE_SIZE, get_member_for_removal, list_roster, member_counts
 from app.cohorts.roster_csv import ImportRejected
+from app.cohorts.welcome import dismiss_welcome, welcome_for
 from app.db import parse_id, utcnow
 from app.errors import Conflict, Invalid, NotFound
 
@@ -91,7 +92,16 @@ def cohort(cohort_id: int):
     counts = member_counts([cohort_id])[cohort_id]
     note_visit(access, now)  # written after the response; the markers don't wait for it
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
-                           counts=counts, modules=path.modules, path=path, now=now)
+                           counts=counts, modules=path.modules, path=path, now=now,
+                           welcome=welcome_for(access, now))
+
+
+@bp.post("/cohorts/<int:cohort_id>/welcome")
+@login_required
+def dismiss_cohort_welcome(cohort_id: int):
+    """"Got it": the first visit's welcome is not shown again."""
+    dismiss_welcome(current_user._get_current_object(), cohort_id, utcnow())
+    return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
 
 
 @bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>")
