@@ -322,13 +322,14 @@ def _new_link(user: User, purpose: str, *, now: datetime, ttl: timedelta,
     return secret
 
 
-def invite_user(actor: User | None, email: str, *, now: datetime,
-                context: str = "", cohort_name: str = "") -> tuple[User, bool]:
+def invite_user(actor: User | None, email: str, *, now: datetime, context: str = "",
+                cohort_name: str = "", timezone: str = "UTC") -> tuple[User, bool]:
     """Make sure an account exists for the e-mail; invite it when it has no password yet.
 
     Returns the user and whether an invitation was sent. ``context`` is a sentence for the
     e-mail, e.g. which cohort the person was added to; ``cohort_name`` names that cohort in
-    the subject. Callers check who may invite.
+    the subject; a new account starts in ``timezone`` (the cohort's: its invitation page
+    offers it until the person picks their own). Callers check who may invite.
     A disabled account gets no invitation (its link would not work).
     """
     email = normalize_email(email)
@@ -341,7 +342,7 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
             # first insert wins, the other waits for it and then uses that account.
             created = session.scalar(
                 insert_for(session)(User)
-                .values(email=email, name="", created_at=now, timezone="UTC",
+                .values(email=email, name="", created_at=now, timezone=timezone,
                         is_admin=False, can_own_programs=False, is_disabled=False)
                 .on_conflict_do_nothing(index_elements=["email"]).returning(User.id))
             user = session.scalar(select(User).where(User.email == email)
@@ -387,14 +388,19 @@ def _use_link(link: AccountLink, now: datetime) -> None:
         raise NotFound(LINK_INVALID, code="link_invalid")
 
 
-def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -> User:
-    """Set the invited person's name and password; the link is used up."""
+def accept_invitation(secret: str, *, name: str, password: str, now: datetime,
+                      timezone: str | None = None) -> User:
+    """Set the invited person's name, password and time zone (None: as invited); the link
+    is used up."""
     link = get_usable_link(secret, "invite", now)
     errors = {}
-    try:
-        name = check_name(name)
-    except Invalid as error:
-        errors.update(error.fields)
+    for check, value in ((check_name, name), (check_timezone, timezone)):
+        try:
+            if value is not None:
+                check(value)
+        except Invalid as error:
+            errors.update(error.fields)
+    name = name.strip()
     try:
         check_password_rules(password)
     except Invalid as error:
@@ -405,6 +411,8 @@ def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -
         user = link.user
         _use_link(link, now)
         user.name = name
+        if timezone is not None:
+            user.timezone = timezone
         user.password_hash = hash_password(password)
         audit.record(session, user.id, "user.invitation_accepted", target_type="user",
                      target_id=user.id)

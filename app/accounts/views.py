@@ -84,12 +84,15 @@ def logout():
 def accept_invitation(token: str):
     """An invited person chooses their name and password."""
     link = services.get_usable_link(token, "invite", utcnow())
-    form = forms.AcceptInvitationForm()
+    # Pre-filled with the name the inviter typed and the zone the invitation started with.
+    form = forms.AcceptInvitationForm(data={"name": link.user.name,
+                                            "timezone": link.user.timezone})
     status = 200
     if form.validate_on_submit():
         try:
             user = services.accept_invitation(token, name=form.name.data,
-                                              password=form.password.data, now=utcnow())
+                                              password=form.password.data,
+                                              timezone=form.timezone.data, now=utcnow())
         except Invalid as error:
             forms.apply_errors(form, error)
             status = 422
@@ -103,7 +106,7 @@ def accept_invitation(token: str):
     elif form.is_submitted():
         status = 422
     return render_template("accounts/accept_invitation.html", form=form,
-                           email=link.user.email), status
+                           email=link.user.email, chosen=form.is_submitted()), status
 
 
 @bp.route("/reset", methods=["GET", "POST"])

@@ -109,7 +109,7 @@ def _enrol(actor: User, cohort: Cohort, plan: list[tuple[ImportRow, User | None]
     for row, user in plan:
         if user is None or not user.has_password:
             user, _ = invite_user(actor, row.email, now=now, context=context,
-                                  cohort_name=cohort.name)
+                                  cohort_name=cohort.name, timezone=cohort.timezone)
             if row.name and not user.name:
                 user.name = row.name
             report.invited.append(row.email)
