@@ -101,6 +101,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS"), False),
         "MAIL_FROM": env.get("MAIL_FROM", "Cohort Commons <no-reply@cohort-commons.local>"),
+        # Whom people write to about their account (named when a disabled account signs in).
+        "SUPPORT_EMAIL": (env.get("SUPPORT_EMAIL") or "").strip(),
         # Sessions and cookies.
         "SESSION_COOKIE_NAME": "cc_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -48,6 +48,12 @@ ID_ROUTES = {
         "test_accounts_api.py::test_someone_elses_token_is_not_found_and_keeps_working",
     "/settings/tokens/<int:token_id>/revoke": "tests/accounts (a person's own tokens)",
     "/admin/users/<int:user_id>/roles": "tests/accounts (site admins only)",
+    "/admin/users/<int:user_id>/disable":
+        "tests/accounts/test_admin_users.py::test_only_site_admins_reach_disable_and_enable",
+    "/admin/users/<int:user_id>/enable":
+        "tests/accounts/test_admin_users.py::test_only_site_admins_reach_disable_and_enable",
+    "/cohorts/<int:cohort_id>/welcome":
+        "tests/cohorts/test_welcome.py::test_only_members_dismiss_their_own_welcome",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>":
         "tests/cohorts/test_release_access.py (every role)",
     "/cohorts/<int:cohort_id>/modules/<int:module_id>/release":

@@ -76,7 +76,8 @@ class UserListQuery(PageQuery):
 
 
 @endpoint(bp, "/tokens", "POST", body=TokenRequest, response=TokenOut, status=201, auth=False,
-          errors=(429,), summary="Exchange an e-mail and password for a personal API token")
+          errors=(403, 429),
+          summary="Exchange an e-mail and password for a personal API token")
 @limiter.limit(login_rate_limit)  # issuing a token is a sign-in
 def create_token(body: TokenRequest):
     """Issue a token; the secret is in this response only."""

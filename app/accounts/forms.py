@@ -21,9 +21,25 @@ def apply_errors(form: FlaskForm, error: Invalid) -> None:
         form.form_errors.extend(unplaced or [error.message])
 
 
-def timezone_choices() -> list[str]:
-    """IANA zones, sorted, for select boxes."""
-    return list(timezone_names())
+#: Zones most people pick, offered first (west to east): the rest follow alphabetically.
+COMMON_TIMEZONES = (
+    "America/Los_Angeles", "America/Denver", "America/Chicago", "America/Mexico_City",
+    "America/New_York", "America/Toronto", "America/Sao_Paulo", "UTC", "Europe/London",
+    "Europe/Dublin", "Europe/Lisbon", "Africa/Lagos", "Europe/Paris", "Europe/Berlin",
+    "Europe/Madrid", "Europe/Rome", "Europe/Amsterdam", "Europe/Stockholm", "Europe/Warsaw",
+    "Africa/Johannesburg", "Europe/Athens", "Europe/Helsinki", "Europe/Istanbul",
+    "Africa/Nairobi", "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai",
+    "Asia/Tokyo", "Asia/Seoul", "Australia/Sydney", "Pacific/Auckland",
+)
+
+
+def timezone_choices() -> dict[str, list[tuple[str, str]]]:
+    """IANA zones for select boxes: the common ones first, then every other one, sorted."""
+    known = timezone_names()
+    common = [zone for zone in COMMON_TIMEZONES if zone in known]
+    rest = sorted(set(known) - set(common))
+    return {"Common time zones": [(zone, zone.replace("_", " ")) for zone in common],
+            "Every time zone": [(zone, zone.replace("_", " ")) for zone in rest]}
 
 
 class LoginForm(FlaskForm):
@@ -51,12 +67,19 @@ class ChoosePasswordForm(FlaskForm):
 
 
 class AcceptInvitationForm(ChoosePasswordForm):
-    """The invitee's name and first password."""
+    """The invitee's name, time zone and first password."""
 
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)],
                        description="Shown to the people in your cohorts.",
                        render_kw={"autocomplete": "name"})
+    timezone = SelectField("Your time zone",
+                           description="Release times and due dates are shown in it. You can "
+                                       "change it later in Settings.")
     submit = SubmitField("Create my account")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
 
 
 class RequestResetForm(FlaskForm):
@@ -127,9 +150,19 @@ class InviteUserForm(FlaskForm):
 
 
 class SiteRolesForm(FlaskForm):
-    """A site admin changes one user's site-wide rights."""
+    """A site admin changes one user's site-wide rights.
+
+    ``is_disabled`` counts only when posted: the users page disables through its own
+    confirmation page (:class:`DisableUserForm`), so its rights form leaves it out.
+    """
 
     can_own_programs = BooleanField("Program owner")
     is_admin = BooleanField("Site admin")
     is_disabled = BooleanField("Disabled")
     submit = SubmitField("Save")
+
+
+class DisableUserForm(FlaskForm):
+    """A site admin confirms disabling an account."""
+
+    submit = SubmitField("Disable the account")

@@ -162,14 +162,21 @@ def list_users(actor: User, *, after_id: int = 0, limit: int = 50,
 def authenticate(email: str, password: str) -> User:
     """Return the active user with these credentials, or raise Invalid with one message.
 
-    The message and the time taken are the same whether or not the account exists.
+    The message and the time taken are the same whether or not the account exists. Only
+    the right password to a disabled account learns that it is disabled, and whom to ask
+    (NotAllowed): a wrong one gets the same message as everyone else.
     """
     user = get_user_by_email(email or "")
     password_hash = (user.password_hash if user is not None and user.password_hash
                      else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))
     matches = check_password_hash(password_hash, password or "")
-    if user is None or not user.has_password or user.is_disabled or not matches:
+    if user is None or not user.has_password or not matches:
         raise Invalid(SIGN_IN_ERROR, code="sign_in_failed")
+    if user.is_disabled:
+        contact = current_app.config["SUPPORT_EMAIL"]
+        raise NotAllowed("This account is disabled. To have it enabled again, contact "
+                         + (contact if contact else "a site admin of Cohort Commons") + ".",
+                         code="account_disabled")
     return user
 
 
@@ -337,12 +344,14 @@ def _new_link(user: User, purpose: str, *, now: datetime, ttl: timedelta,
     return secret
 
 
-def invite_user(actor: User | None, email: str, *, now: datetime,
-                context: str = "") -> tuple[User, bool]:
+def invite_user(actor: User | None, email: str, *, now: datetime, context: str = "",
+                cohort_name: str = "", timezone: str = "UTC") -> tuple[User, bool]:
     """Make sure an account exists for the e-mail; invite it when it has no password yet.
 
     Returns the user and whether an invitation was sent. ``context`` is a sentence for the
-    e-mail, e.g. which cohort the person was added to. Callers check who may invite.
+    e-mail, e.g. which cohort the person was added to; ``cohort_name`` names that cohort in
+    the subject; a new account starts in ``timezone`` (the cohort's: its invitation page
+    offers it until the person picks their own). Callers check who may invite.
     A disabled account gets no invitation (its link would not work).
     """
     email = normalize_email(email)
@@ -355,7 +364,7 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
             # first insert wins, the other waits for it and then uses that account.
             created = session.scalar(
                 insert_for(session)(User)
-                .values(email=email, name="", created_at=now, timezone="UTC",
+                .values(email=email, name="", created_at=now, timezone=timezone,
                         is_admin=False, can_own_programs=False, is_disabled=False)
                 .on_conflict_do_nothing(index_elements=["email"]).returning(User.id))
             user = session.scalar(select(User).where(User.email == email)
@@ -372,7 +381,9 @@ def invite_user(actor: User | None, email: str, *, now: datetime,
             + "\nChoose your name and password here (the link works once, for "
             f"{ttl.days} days):\n{absolute_url('/invite/' + secret)}\n"
         )
-        queue_email(session, to=user.email, subject="You are invited to Cohort Commons",
+        subject = (f"You are invited to {cohort_name} on Cohort Commons" if cohort_name
+                   else "You are invited to Cohort Commons")
+        queue_email(session, to=user.email, subject=subject,
                     body=body, user_id=user.id)
         return user, True
 
@@ -399,14 +410,19 @@ def _use_link(link: AccountLink, now: datetime) -> None:
         raise NotFound(LINK_INVALID, code="link_invalid")
 
 
-def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -> User:
-    """Set the invited person's name and password; the link is used up."""
+def accept_invitation(secret: str, *, name: str, password: str, now: datetime,
+                      timezone: str | None = None) -> User:
+    """Set the invited person's name, password and time zone (None: as invited); the link
+    is used up."""
     link = get_usable_link(secret, "invite", now)
     errors = {}
-    try:
-        name = check_name(name)
-    except Invalid as error:
-        errors.update(error.fields)
+    for check, value in ((check_name, name), (check_timezone, timezone)):
+        try:
+            if value is not None:
+                check(value)
+        except Invalid as error:
+            errors.update(error.fields)
+    name = name.strip()
     try:
         check_password_rules(password)
     except Invalid as error:
@@ -417,6 +433,8 @@ def accept_invitation(secret: str, *, name: str, password: str, now: datetime) -
         user = link.user
         _use_link(link, now)
         user.name = name
+        if timezone is not None:
+            user.timezone = timezone
         user.password_hash = hash_password(password)
         audit.record(session, user.id, "user.invitation_accepted", target_type="user",
                      target_id=user.id)

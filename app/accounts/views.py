@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
 from app.db import parse_id, utcnow
-from app.errors import Invalid, NotFound
+from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import limiter
 from app.security import is_local_path, login_rate_limit
 
@@ -57,6 +57,9 @@ def login():
         except Invalid as error:
             form.form_errors.append(error.message)
             status = 401
+        except NotAllowed as error:  # the right password to a disabled account
+            form.form_errors.append(error.message)
+            status = 403
         else:
             _start_browser_session(start, remember)
             return redirect(_safe_next(request.args.get("next")))
@@ -81,12 +84,15 @@ def logout():
 def accept_invitation(token: str):
     """An invited person chooses their name and password."""
     link = services.get_usable_link(token, "invite", utcnow())
-    form = forms.AcceptInvitationForm()
+    # Pre-filled with the name the inviter typed and the zone the invitation started with.
+    form = forms.AcceptInvitationForm(data={"name": link.user.name,
+                                            "timezone": link.user.timezone})
     status = 200
     if form.validate_on_submit():
         try:
             user = services.accept_invitation(token, name=form.name.data,
-                                              password=form.password.data, now=utcnow())
+                                              password=form.password.data,
+                                              timezone=form.timezone.data, now=utcnow())
         except Invalid as error:
             forms.apply_errors(form, error)
             status = 422
@@ -100,7 +106,7 @@ def accept_invitation(token: str):
     elif form.is_submitted():
         status = 422
     return render_template("accounts/accept_invitation.html", form=form,
-                           email=link.user.email), status
+                           email=link.user.email, chosen=form.is_submitted()), status
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -261,13 +267,48 @@ def admin_set_roles(user_id: int):
         flash("The form expired; try again.", "error")
         return redirect(url_for("accounts.admin_users"))
     try:
-        user = services.set_site_roles(actor, user_id, is_admin=form.is_admin.data,
-                                       can_own_programs=form.can_own_programs.data,
-                                       is_disabled=form.is_disabled.data, now=utcnow())
+        user = services.set_site_roles(
+            actor, user_id, is_admin=form.is_admin.data,
+            can_own_programs=form.can_own_programs.data,
+            is_disabled=form.is_disabled.data if "is_disabled" in request.form else None,
+            now=utcnow())
     except Invalid as error:
         flash(error.message, "error")
     except NotFound:
         abort(404)
     else:
         flash(f"Saved rights of {user.email}.", "success")
+    return redirect(url_for("accounts.admin_users", q=request.args.get("q", "")))
+
+
+@bp.route("/admin/users/<int:user_id>/disable", methods=["GET", "POST"])
+@login_required
+def admin_disable_user(user_id: int):
+    """Say what disabling an account does, then disable it (a site admin confirms)."""
+    actor = _require_admin()
+    user = services.get_user(user_id)
+    form = forms.DisableUserForm()
+    back = url_for("accounts.admin_users", q=request.args.get("q", ""))
+    if form.validate_on_submit():
+        try:
+            services.set_site_roles(actor, user_id, is_disabled=True, now=utcnow())
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Disabled {user.email}. They are signed out everywhere.", "success")
+        return redirect(back)
+    return render_template("accounts/disable_user.html", user=user, form=form, back=back,
+                           is_self=user.id == actor.id), 422 if form.is_submitted() else 200
+
+
+@bp.post("/admin/users/<int:user_id>/enable")
+@login_required
+def admin_enable_user(user_id: int):
+    """Enable a disabled account again (nothing to confirm: it can be undone)."""
+    actor = _require_admin()
+    if not forms.DisableUserForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+    else:
+        user = services.set_site_roles(actor, user_id, is_disabled=False, now=utcnow())
+        flash(f"Enabled {user.email}. They can sign in again.", "success")
     return redirect(url_for("accounts.admin_users", q=request.args.get("q", "")))

@@ -214,16 +214,27 @@ def list_cohort_modules(user: User, cohort_id: int, *, content: bool = False
     return access, modules
 
 
-def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
-                      now: datetime) -> tuple[CohortAccess, CohortModule]:
-    """A module of the cohort: staff see every one, learners only released ones (else 404)."""
+def find_cohort_module(user: User, cohort_id: int, cohort_module_id: int
+                       ) -> tuple[CohortAccess, CohortModule]:
+    """A module of a cohort the user takes part in, released or not (else 404).
+
+    Only its title and schedule may be shown before :func:`sees_module_content` says so:
+    a learner who follows a calendar link to a module not yet open learns when it opens.
+    """
     access = get_cohort_for(user, cohort_id)
     # The page shows the stored HTML; the Markdown (as long as the HTML) stays behind.
     module = get_session().get(CohortModule, cohort_module_id,
                                options=[defer(CohortModule.body)])
     if module is None or module.cohort_id != cohort_id:
         raise NotFound()
-    if not module.is_released(now) and not access.is_staff:
+    return access, module
+
+
+def get_cohort_module(user: User, cohort_id: int, cohort_module_id: int, *,
+                      now: datetime) -> tuple[CohortAccess, CohortModule]:
+    """A module of the cohort: staff see every one, learners only released ones (else 404)."""
+    access, module = find_cohort_module(user, cohort_id, cohort_module_id)
+    if not sees_module_content(access.role, module, now):
         raise NotFound()
     return access, module
 

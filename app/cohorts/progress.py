@@ -14,6 +14,7 @@ from app.cohorts.access import (
     OWNER,
     WITHOUT_CONTENT,
     CohortAccess,
+    find_cohort_module,
     get_cohort_module,
     list_cohort_modules,
     list_my_cohorts,
@@ -448,7 +449,11 @@ def get_learning_path(user: User, cohort_id: int, now: datetime, *,
 
 @dataclass
 class ModulePage:
-    """One module as a member reads it: its parts and whether they marked it complete."""
+    """One module as a member reads it: its parts and whether they marked it complete.
+
+    ``upcoming`` is a module a learner may not read yet: the page then says when it opens
+    and lists ``open_modules`` instead (no content, no parts).
+    """
 
     access: CohortAccess
     module: CohortModule
@@ -456,17 +461,24 @@ class ModulePage:
     completed: bool
     #: The module after this one (learners: where "Mark complete" leads), if any.
     next_module: CohortModule | None = None
+    upcoming: bool = False
+    #: The cohort's released modules, in order (only on an upcoming module's page).
+    open_modules: list[CohortModule] = field(default_factory=list)
 
     @property
     def can_complete(self) -> bool:
         """Learners mark released modules complete (pages show the button only then)."""
-        return self.access.role == "learner"
+        return self.access.role == "learner" and not self.upcoming
 
 
 def get_module_page(user: User, cohort_id: int, cohort_module_id: int,
                     now: datetime) -> ModulePage:
-    """A module with its threads and assignments (learners: released modules only, else 404)."""
-    access, module = get_cohort_module(user, cohort_id, cohort_module_id, now=now)
+    """A module with its threads and assignments; before its release a learner gets only
+    when it opens and what is open now (outsiders: 404)."""
+    access, module = find_cohort_module(user, cohort_id, cohort_module_id)
+    if not sees_module_content(access.role, module, now):
+        return ModulePage(access=access, module=module, parts=[], completed=False,
+                          upcoming=True, open_modules=list_open_modules(cohort_id, now))
     parts = parts_of_cohort_modules(access, [module]).get(module.id, [])
     page = ModulePage(access=access, module=module, parts=parts,
                       completed=module.id in _completed_ids(user, [module.id]))
@@ -477,3 +489,12 @@ def get_module_page(user: User, cohort_id: int, cohort_module_id: int,
                    CohortModule.position > module.position)
             .options(*WITHOUT_CONTENT).order_by(CohortModule.position).limit(1)).first()
     return page
+
+
+def list_open_modules(cohort_id: int, now: datetime) -> list[CohortModule]:
+    """The cohort's released modules in order, titles and schedules only (one query)."""
+    return list(get_session().scalars(
+        select(CohortModule)
+        .where(CohortModule.cohort_id == cohort_id, CohortModule.release_at <= now)
+        .options(*WITHOUT_CONTENT).order_by(CohortModule.position)
+    ))

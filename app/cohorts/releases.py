@@ -88,6 +88,11 @@ def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None
     return module
 
 
+def get_module_to_release(user: User, cohort_id: int, cohort_module_id: int) -> CohortModule:
+    """A module of a cohort the user runs, for the page that confirms "Release now"."""
+    return _staff_module(user, cohort_id, cohort_module_id)
+
+
 def check_can_schedule(user: User, cohort_id: int, cohort_module_id: int) -> None:
     """Raise NotFound / NotAllowed unless the user may change this module's release."""
     _staff_module(user, cohort_id, cohort_module_id)

@@ -108,7 +108,8 @@ def _enrol(actor: User, cohort: Cohort, plan: list[tuple[ImportRow, User | None]
     memberships: dict[str, Membership] = {}
     for row, user in plan:
         if user is None or not user.has_password:
-            user, _ = invite_user(actor, row.email, now=now, context=context)
+            user, _ = invite_user(actor, row.email, now=now, context=context,
+                                  cohort_name=cohort.name, timezone=cohort.timezone)
             if row.name and not user.name:
                 user.name = row.name
             report.invited.append(row.email)

@@ -46,9 +46,15 @@ from app.cohorts.progress import (
     plan_home,
     uncomplete_module,
 )
-from app.cohorts.releases import check_can_schedule, move_release_local, reschedule_release
+from app.cohorts.releases import (
+    check_can_schedule,
+    get_module_to_release,
+    move_release_local,
+    reschedule_release,
+)
 from app.cohorts.roster import get_member_for_removal, member_counts
 from app.cohorts.roster_csv import ImportRejected
+from app.cohorts.welcome import dismiss_welcome, welcome_for
 from app.db import parse_id, utcnow
 from app.errors import Conflict, Invalid, NotFound
 
@@ -90,8 +96,16 @@ def cohort(cohort_id: int):
     note_visit(access, now)  # written after the response; the markers don't wait for it
     return render_template("cohorts/cohort.html", access=access, cohort=access.cohort,
                            counts=faces.counts, faces=faces.people, modules=path.modules,
-                           path=path, now=now,
+                           path=path, now=now, welcome=welcome_for(access, now),
                            announcement=get_featured_announcement(cohort_id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/welcome")
+@login_required
+def dismiss_cohort_welcome(cohort_id: int):
+    """"Got it": the first visit's welcome is not shown again."""
+    dismiss_welcome(current_user._get_current_object(), cohort_id, utcnow())
+    return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
 
 
 @bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>")
@@ -159,6 +173,21 @@ def set_completion(cohort_id: int, module_id: int):
     # Back to the same place on the page (the section takes focus), not the top.
     return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id,
                             _anchor="completion"))
+
+
+@bp.get("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")
+@login_required
+def confirm_release(cohort_id: int, module_id: int):
+    """Ask before "Release now": it cannot be undone, and every member is notified."""
+    module = get_module_to_release(current_user._get_current_object(), cohort_id, module_id)
+    back = "module" if request.args.get("back") == "module" else "cohort"
+    if module.released_at is not None:
+        flash("This module is already released.", "info")
+        return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
+    counts = member_counts([cohort_id])[cohort_id]
+    return render_template("cohorts/release_confirm.html", cohort=module.cohort, module=module,
+                           counts=counts, members=sum(counts.values()), back=back,
+                           now=utcnow())
 
 
 @bp.post("/cohorts/<int:cohort_id>/modules/<int:module_id>/release")

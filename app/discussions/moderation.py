@@ -135,7 +135,7 @@ def _hide_by_flags(access: ThreadAccess, post: Post, flag: Flag, now: datetime) 
     author = present_post(post, author_name, stand_in(cohort, "facilitator")).author.label
     title = access.thread.title
     notify("flags_waiting", staff_recipients(cohort), dedupe_key=f"flags:{flag.id}",
-           title=f"A post in “{title}” was hidden after members' reports",
+           title=f"A post in “{title}” ({cohort.name}) was hidden after members' reports",
            body=(f"{post.flag_count} members reported a post by {author} in “{title}”. It "
                  "stays hidden until a facilitator restores it or confirms the hide in "
                  "the flag queue."),
@@ -166,8 +166,9 @@ class _Change:
 
 
 #: What the author is told when a facilitator hides or restores their post.
-_AUTHOR_NOTICES = {"post.hidden": "A facilitator hid your post in “{title}”: {reason}",
-                   "post.restored": "A facilitator restored your post in “{title}”: {reason}"}
+_AUTHOR_NOTICES = {
+    "post.hidden": "A facilitator hid your post in “{title}” ({cohort}): {reason}",
+    "post.restored": "A facilitator restored your post in “{title}” ({cohort}): {reason}"}
 
 
 def moderate_post(user: User, post_id: int, action: str, reason: str = "", *,
@@ -203,7 +204,9 @@ def _tell_author(access: ThreadAccess, post: Post, verb: str, reason: str,
     """The author hears what a facilitator did to their post, and why."""
     notify("post_moderated", select(literal(post.author_id, Integer).label("user_id")),
            dedupe_key=f"{verb}:{post.id}:{now.isoformat()}",
-           title=_AUTHOR_NOTICES[verb].format(title=access.thread.title, reason=reason),
+           title=_AUTHOR_NOTICES[verb].format(title=access.thread.title,
+                                              cohort=access.viewer.cohort.name,
+                                              reason=reason),
            body=f"Reason: {reason}", target=live.thread_target(access, post.id), now=now)
 
 

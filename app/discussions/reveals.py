@@ -144,7 +144,8 @@ def request_reveal(user: User, post_id: int, reason: str, *, now: datetime) -> R
                      reason=reason)
         notify("reveal_requested", _deciders(cohort, besides=user.id),
                dedupe_key=f"reveal-requested:{reveal.id}",
-               title=f"{user.display_name} asks to reveal who wrote a post in “{thread.title}”",
+               title=(f"{user.display_name} asks to reveal who wrote a post in “{thread.title}” "
+                      f"({cohort.name})"),
                body=f"Their reason: {reason}\n\nA second owner or admin decides.",
                target=_reveal_target(reveal.id, cohort.id), now=now)
         return _present(user, reveal, post, thread)
@@ -176,7 +177,8 @@ def _decide(user: User, reveal_id: int, status: str, *, now: datetime) -> Reveal
             audit.record(session, user.id, "identity.reveal_declined", cohort_id=cohort.id,
                          target_type="post", target_id=post.id, **details)
         notify("reveal_decided", _one(requester.id), dedupe_key=f"reveal-decided:{reveal.id}",
-               title=f"{user.display_name} {status} your reveal request in “{thread.title}”",
+               title=(f"{user.display_name} {status} your reveal request in “{thread.title}” "
+                      f"({cohort.name})"),
                target=_reveal_target(reveal.id, cohort.id), now=now)
         return _present(user, reveal, post, thread)
 
@@ -186,7 +188,7 @@ def _tell_author(post: Post, thread: Thread, reveal: RevealRequest, requester: U
     """The author hears who asked for their name, why, and who approved it."""
     notify("identity_revealed", _one(post.author_id), dedupe_key=f"revealed:{reveal.id}",
            title=f"{requester.display_name} was shown that you wrote your anonymous post in "
-                 f"“{thread.title}”",
+                 f"“{thread.title}” ({thread.cohort.name})",
            body=(f"{requester.display_name} asked to know who wrote your post, giving this "
                  f"reason: “{reveal.reason}”. {approver.display_name} approved the request. "
                  f"Only {requester.display_name} sees your name; everyone else still sees "

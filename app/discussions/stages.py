@@ -25,10 +25,12 @@ STALE_ANNOUNCEMENT = timedelta(days=3)
 
 #: Each announced stage's notice: its title and body.
 _STAGE_NOTICES = {
-    RESPOND: ("Replies are open in “{title}”", "Read your peers' reflections and reply."),
-    SYNTHESIZE: ("Synthesis is open in “{title}”",
+    RESPOND: ("Replies are open in {cohort}: “{title}”",
+              "Read your peers' reflections and reply."),
+    SYNTHESIZE: ("Synthesis is open in {cohort}: “{title}”",
                  "Add your take-away once you have given your replies."),
-    CLOSED: ("“{title}” has closed", "It stays there to read for everyone who took part."),
+    CLOSED: ("A discussion has closed in {cohort}: “{title}”",
+             "It stays there to read for everyone who took part."),
 }
 
 
@@ -50,7 +52,8 @@ def announce_stage(thread: Thread, stage: int, *, now: datetime) -> None:
     # One broadcast to the members' room when all of them are told (as releases do).
     size = get_session().scalar(select(func.count()).select_from(members.subquery()))
     notify("discussion_stage", members,
-           dedupe_key=f"stage:{thread.id}:{stage}", title=title.format(title=thread.title),
+           dedupe_key=f"stage:{thread.id}:{stage}",
+           title=title.format(title=thread.title, cohort=thread.cohort.name),
            body=body, target=Target(f"/threads/{thread.id}", cohort_id), now=now,
            audience=Audience(notice_room(cohort_id), size))
     live.thread_stage_event(thread.id, stage)

@@ -143,12 +143,12 @@ def notify_module_released(cohort_module, *, member_count: int, now: datetime,
     (counted by the release for its whole batch) says whether all of them were new.
     """
     cohort_id = cohort_module.cohort_id
+    cohort_name = cohort_module.cohort.name
     notify("module_released",
            select(Membership.user_id).where(Membership.cohort_id == cohort_id),
            dedupe_key=f"release:{cohort_module.id}",
-           title=f"New module open: {cohort_module.title}",
-           # No "join the discussion" until learners can post in threads.
-           body=f"“{cohort_module.title}” is now open in your cohort.",
+           title=f"New module open in {cohort_name}: {cohort_module.title}",
+           body=f"“{cohort_module.title}” is now open in {cohort_name}.",
            target=module_target(cohort_id, cohort_module.id), now=now,
            audience=Audience(notice_room(cohort_id), member_count))
 

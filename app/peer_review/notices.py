@@ -33,7 +33,7 @@ def review_received(access: AssignmentAccess, submission: Submission, review: Re
     title = access.assignment.title
     notify("review_received", _one(submission.author_id),
            dedupe_key=f"review_received:{review.id}",
-           title=f"A peer reviewed your work on “{title}”",
+           title=f"A peer reviewed your work on “{title}” ({access.cohort.name})",
            body=gate_sentence(access.assignment, access.dates, submission.author_id, now),
            target=submission_target(access.cohort.id, submission.id), now=now)
 
@@ -42,8 +42,8 @@ def review_held(access: AssignmentAccess, review: Review, *, now: datetime) -> N
     """Tell the staff a review waits for them after the kindness check."""
     notify("reviews_waiting", staff_recipients(access.cohort),
            dedupe_key=f"review_held:{review.id}",
-           title=f"A review on “{access.assignment.title}” waits for you before its author "
-                 "sees it",
+           title=f"A review on “{access.assignment.title}” ({access.cohort.name}) waits for "
+                 "you before its author sees it",
            body=("The reviewer kept phrasings the kindness check asked them to reconsider: "
                  f"{review.held_phrases}. Release it, or hide it with a reason."),
            target=review_board_target(access.cohort.id, access.assignment.id), now=now)
@@ -53,7 +53,8 @@ def review_flagged(access: AssignmentAccess, review: Review, *, now: datetime) -
     """Tell the staff an author flagged a review of their work as harmful."""
     notify("reviews_waiting", staff_recipients(access.cohort),
            dedupe_key=f"review_flagged:{review.id}",
-           title=f"A review on “{access.assignment.title}” was flagged as harmful",
+           title=f"A review on “{access.assignment.title}” ({access.cohort.name}) was "
+                 "flagged as harmful",
            body=(f"Its author said: {review.flag_reason} It is hidden from them until you "
                  "release it or hide it with a reason."),
            target=review_board_target(access.cohort.id, access.assignment.id), now=now)
@@ -64,10 +65,10 @@ def review_moderated(access: AssignmentAccess, review: Review, verb: str, *,
     """Tell a reviewer a facilitator released or hid their review, and why."""
     title = access.assignment.title
     if verb == "released":
-        headline = f"Your review on “{title}” was released to its author"
+        headline = f"Your review on “{title}” ({access.cohort.name}) was released to its author"
         body = "A facilitator read it and passed it on. Thank you for reviewing."
     else:
-        headline = f"Your review on “{title}” was hidden by a facilitator"
+        headline = f"Your review on “{title}” ({access.cohort.name}) was hidden by a facilitator"
         body = f"Reason: {review.hidden_reason}"
     notify("review_moderated", _one(review.reviewer_id),
            dedupe_key=f"review_{verb}:{review.id}:{now.isoformat()}",
@@ -81,7 +82,8 @@ def short_at_feedback_by(access: AssignmentAccess, submissions: list[Submission]
     for submission in submissions:
         notify("reviews_waiting", staff_recipients(access.cohort),
                dedupe_key=f"feedback_due:{submission.id}",
-               title=f"Work on “{access.assignment.title}” reached its feedback-by date with "
+               title=f"Work on “{access.assignment.title}” ({access.cohort.name}) reached its "
+                     "feedback-by date with "
                      f"{submission.completed_reviews} of "
                      f"{access.assignment.reviews_required} reviews",
                body="Review it yourself or assign it to a learner from the review board.",
@@ -95,7 +97,7 @@ def remind_reviewers(access: AssignmentAccess, owing: list[tuple[int, int]], *,
         notify("reviews_reminder", _one(user_id),
                dedupe_key=f"reviews_reminder:{access.assignment.id}",
                title=f"You still owe {owed} review{'s' if owed != 1 else ''} on "
-                     f"“{access.assignment.title}”",
+                     f"“{access.assignment.title}” ({access.cohort.name})",
                body=(f"The review window closes {access.dates.reviews_due:%d %b %Y, %H:%M} "
                      "UTC. Your peers are waiting for your feedback."),
                target=assignment_target(access.cohort.id, access.assignment.id), now=now)

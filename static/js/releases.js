@@ -1,5 +1,8 @@
-// Releases, live: a module released while its cohort's page is open becomes a link on the
-// timeline without a reload. The page gives each module's address (data-module-href).
+// Releases, live: a module released while its cohort's page is open shows as open on the
+// timeline without a reload: its title becomes a link, its "Opens …" line says it is open,
+// and staff lose the "Release now" control that no longer applies. The page gives each
+// module's address (data-module-href) and marks the parts to change (data-module-state,
+// data-release-control).
 (function () {
   "use strict";
   var live = window.cohortLive;
@@ -19,6 +22,12 @@
       link.textContent = payload.title;
       title.textContent = "";
       title.appendChild(link);
+    }
+    var state = item.querySelector("[data-module-state]");
+    if (state) { state.textContent = "Open now"; }
+    var controls = item.querySelectorAll("[data-release-control]");
+    for (var i = 0; i < controls.length; i += 1) {
+      controls[i].parentNode.removeChild(controls[i]);
     }
     // Released while the page was open: new to this reader, said in text, not colour alone.
     if (title && !item.querySelector(".marker-new")) {

@@ -198,3 +198,55 @@ def test_the_api_user_list_is_for_admins_only(app, db, client):
     response = client.get("/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "not_allowed"
+
+
+def test_disabling_asks_first_and_says_what_will_happen(app, db, as_admin):
+    with db() as session:
+        user = create_user(session, email="leaving@example.com")
+    users = as_admin.get("/admin/users").get_data(as_text=True)
+    # A secondary link to the question; the rights form no longer disables anyone.
+    assert f'href="/admin/users/{user.id}/disable?q="' in users
+    assert 'name="is_disabled"' not in users
+    page = as_admin.get(f"/admin/users/{user.id}/disable")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "signed out everywhere" in text and "cannot sign in" in text
+    assert not _user(db, user.id).is_disabled  # asking changes nothing
+    assert as_admin.post(f"/admin/users/{user.id}/disable", data={}).status_code == 400  # CSRF
+    assert not _user(db, user.id).is_disabled
+    done = as_admin.post_form(f"/admin/users/{user.id}/disable", {},
+                              token_from=f"/admin/users/{user.id}/disable")
+    assert done.status_code == 302
+    assert _user(db, user.id).is_disabled
+    users = as_admin.get("/admin/users").get_data(as_text=True)
+    assert f'action="/admin/users/{user.id}/enable?q="' in users
+    enabled = as_admin.post_form(f"/admin/users/{user.id}/enable", {}, token_from="/admin/users")
+    assert enabled.status_code == 302 and not _user(db, user.id).is_disabled
+
+
+def test_saving_rights_leaves_a_disabled_account_disabled(app, db, as_admin):
+    with db() as session:
+        user = create_user(session, is_disabled=True)
+    _set_roles(as_admin, user.id, can_own_programs=True)
+    saved = _user(db, user.id)
+    assert saved.can_own_programs and saved.is_disabled
+
+
+def test_an_admin_is_not_offered_to_disable_themselves(app, db, as_admin, admin):
+    assert f"/admin/users/{admin.id}/disable" not in as_admin.get("/admin/users").get_data(
+        as_text=True)
+    page = as_admin.get(f"/admin/users/{admin.id}/disable").get_data(as_text=True)
+    assert "You cannot disable your own account" in page and "<form method=\"post\">" not in page
+    as_admin.post_form(f"/admin/users/{admin.id}/disable", {}, token_from="/admin/users")
+    assert not _user(db, admin.id).is_disabled
+
+
+def test_only_site_admins_reach_disable_and_enable(app, db, client, login):
+    with db() as session:
+        user = create_user(session)
+        other = create_user(session, can_own_programs=True)
+    login(client, other)
+    assert client.get(f"/admin/users/{user.id}/disable").status_code == 404
+    for path in (f"/admin/users/{user.id}/disable", f"/admin/users/{user.id}/enable"):
+        assert client.post_form(path, {}, token_from="/").status_code == 404
+    assert not _user(db, user.id).is_disabled

@@ -30,13 +30,15 @@ def test_authenticate_returns_the_user_for_the_right_password(app, db):
         assert services.authenticate(user.email.upper(), PASSWORD).id == user.id
 
 
-@pytest.mark.parametrize("kind", ["unknown", "wrong_password", "disabled", "invited", "blank"])
+@pytest.mark.parametrize("kind", ["unknown", "wrong_password", "disabled_wrong_password",
+                                  "invited", "blank"])
 def test_authenticate_refuses_with_one_message(app, db, kind):
     with db() as session:
-        user = create_user(session, is_disabled=kind == "disabled",
+        user = create_user(session, is_disabled=kind.startswith("disabled"),
                            password=None if kind == "invited" else PASSWORD)
         email = {"unknown": "nobody@example.com", "blank": ""}.get(kind, user.email)
-        password = {"wrong_password": "not the password", "blank": ""}.get(kind, PASSWORD)
+        password = {"wrong_password": "not the password", "blank": "",
+                    "disabled_wrong_password": "not the password"}.get(kind, PASSWORD)
         with pytest.raises(Invalid) as caught:
             services.authenticate(email, password)
     assert caught.value.code == "sign_in_failed"
@@ -313,8 +315,9 @@ def test_disabling_revokes_sessions_and_blocks_sign_in(app, db):
     with db() as session:
         assert services.load_session_user(key, now) is None
         assert session.scalars(select(LoginSession)).one().revoked_at == now
-        with pytest.raises(Invalid):
+        with pytest.raises(NotAllowed) as refused:
             services.authenticate(user.email, PASSWORD)
+        assert refused.value.code == "account_disabled"
 
 
 def test_set_site_roles_of_an_unknown_user_is_not_found(app, db):

@@ -58,7 +58,8 @@ def test_every_failed_sign_in_looks_the_same(app, db, client):
     answers = {
         "unknown": _failed_sign_in(client, "nobody@example.com", PASSWORD),
         "wrong_password": _failed_sign_in(client, active.email, "not the password"),
-        "disabled": _failed_sign_in(client, disabled.email, PASSWORD),
+        # The right password to a disabled account is told more (test_disabled_sign_in.py).
+        "disabled": _failed_sign_in(client, disabled.email, "not the password"),
         "invited": _failed_sign_in(client, invited.email, PASSWORD),
     }
     statuses = {status for status, _ in answers.values()}

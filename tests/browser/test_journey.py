@@ -6,6 +6,7 @@ learner's cohort page stays open, the facilitator releases the second one: it tu
 link on that page without a reload.
 """
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -164,6 +165,11 @@ def test_module_released_by_a_facilitator_reaches_an_open_learner_page(new_page,
         "button", name="Release now")
     expect(release_week_2).to_contain_text(week_2)
     release_week_2.click()
+    # It asks first, on its own page, saying who will be notified.
+    expect(facilitator.get_by_role("heading", level=1)).to_contain_text("now?")
+    expect(facilitator.get_by_text("will be notified")).to_be_visible()
+    assert_accessible(facilitator)
+    facilitator.get_by_role("button", name=re.compile(r"^Release now and notify")).click()
     expect(facilitator.get_by_role("status")).to_have_text(
         "Released. Members are being notified.")
     expect(release_week_2).to_have_count(0)

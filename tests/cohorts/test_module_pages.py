@@ -49,8 +49,9 @@ def test_learners_see_the_timeline_but_not_unreleased_content(app, db, client, l
     opened = client.get(f"/cohorts/{cohort.id}/modules/{first.id}")
     assert opened.status_code == 200
     assert "<strong>now</strong>" in opened.get_data(as_text=True)
+    # Its address (from a calendar, say) says when it opens instead of ending in a 404.
     hidden = client.get(f"/cohorts/{cohort.id}/modules/{second.id}")
-    assert hidden.status_code == 404
+    assert hidden.status_code == 200
     assert "Secret plan text" not in hidden.get_data(as_text=True)
     release = client.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/release", {},
                                token_from=f"/cohorts/{cohort.id}")
@@ -69,7 +70,7 @@ def test_a_facilitator_looks_ahead_and_releases_now(app, db, client, login):
     login(other, learner)
     assert other.get(f"/cohorts/{cohort.id}/modules/{second.id}").status_code == 200
     inbox = other.get("/notifications").get_data(as_text=True)
-    assert "New module open: Future module" in inbox
+    assert f"New module open in {cohort.name}: Future module" in inbox
 
 
 def test_outsiders_get_404_for_module_pages(app, db, client, login):
@@ -230,3 +231,34 @@ def test_release_now_on_the_module_page_returns_to_that_page(app, db, client, lo
     followed = client.get(page).get_data(as_text=True)
     assert "Released. Members are being notified." in followed
     assert "Move the release" not in followed
+
+
+def test_release_now_asks_first_and_says_who_will_be_notified(app, db, client, login):
+    cohort, _, facilitator, _, second = make_cohort(app, db)
+    with db() as session:
+        for _ in range(2):
+            add_member(session, cohort)
+    login(client, facilitator)
+    base = f"/cohorts/{cohort.id}/modules/{second.id}"
+    for page in (f"/cohorts/{cohort.id}", base):
+        text = client.get(page).get_data(as_text=True)
+        # A secondary link to the question, not a button that releases at once.
+        assert f'action="{base}/release"' not in text
+        assert 'role="button" class="secondary outline' in text
+    confirm = client.get(f"{base}/release?back=module")
+    text = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200
+    assert "All 4 members of Now will be notified" in text  # 3 learners, 1 facilitator
+    assert f'action="{base}/release"' in text and 'name="csrf_token"' in text
+    with db() as session:
+        assert session.get(CohortModule, second.id).released_at is None
+    # Without the form's CSRF token nothing happens.
+    refused = client.post(f"{base}/release", data={"back": "module"})
+    assert refused.status_code == 400
+    with db() as session:
+        assert session.get(CohortModule, second.id).released_at is None
+    released = client.post_form(f"{base}/release", {"back": "module"},
+                                token_from=f"{base}/release")
+    assert released.status_code == 302 and released.headers["Location"].endswith(base)
+    again = client.get(f"{base}/release")
+    assert again.status_code == 302  # already released: nothing to confirm

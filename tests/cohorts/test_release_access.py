@@ -22,7 +22,8 @@ from tests.http import bearer, token_for
 #: role → (module list API, open module page, unreleased module page,
 #:         API release/move, page "Release now", page "Move the release")
 MATRIX = {
-    "learner": (200, 200, 404, 403, 403, 403),
+    # The unreleased module's page says when it opens, without its content.
+    "learner": (200, 200, 200, 403, 403, 403),
     "facilitator": (200, 200, 200, 200, 302, 302),
     "facilitator_other": (404, 404, 404, 404, 404, 404),
     "owner": (200, 200, 200, 200, 302, 302),
@@ -134,7 +135,8 @@ def test_the_pages_answer_each_role(app, client, db, login, world, role):
     assert opened.status_code == open_page
     future = client.get(f"{base}/{world.future_id}")
     assert future.status_code == future_page
-    assert ("Hidden text" in future.get_data(as_text=True)) is (future_page == 200)
+    assert ("Hidden text" in future.get_data(as_text=True)) is (
+        future_page == 200 and role != "learner")
     before = _schedule(db, world)
     day = (before[0] + timedelta(days=5)).date().isoformat()
     response = client.post_form(f"{base}/{world.future_id}/schedule",
@@ -176,3 +178,19 @@ def test_a_release_time_without_offset_or_not_a_time_is_refused(call, client, db
     assert response.status_code == 422
     assert "release_at" in response.get_json()["error"]["fields"]
     assert _schedule(db, world) == before
+
+
+#: role → the page that confirms "Release now" (GET; the POST is the matrix above).
+CONFIRM = {"learner": 403, "facilitator": 200, "owner": 200, "facilitator_other": 404,
+           "owner_other": 404, "admin": 404, "outsider": 404, "former_owner": 403}
+
+
+@pytest.mark.parametrize("role", sorted(CONFIRM))
+def test_the_release_confirmation_answers_each_role(client, db, login, world, role):
+    _withdraw_if_former(db, world, role)
+    login(client, world.people[role])
+    before = _schedule(db, world)
+    page = client.get(f"/cohorts/{world.cohort_id}/modules/{world.future_id}/release")
+    assert page.status_code == CONFIRM[role]
+    assert ("Week 2" in page.get_data(as_text=True)) is (CONFIRM[role] == 200)
+    assert _schedule(db, world) == before  # asking releases nothing

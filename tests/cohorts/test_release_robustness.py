@@ -1,6 +1,6 @@
 """Releases that nothing in a title can break, that commit once, and that never move back.
 
-Found by probing: a 200-character module title made "New module open: …" overflow the
+Found by probing: a 200-character module title made "New module open in …: …" overflow the
 notification title and e-mail subject on PostgreSQL (the release failed every minute); a
 line break in a title made its release e-mail unsendable; "release now" and the cohort page
 committed twice; the API stored release times in the past.
@@ -83,7 +83,7 @@ def test_a_200_character_title_is_released_with_notices_that_fit(app, db, call, 
     assert len(titles) == len(subjects) == 3  # two learners and the facilitator
     for text in titles + subjects:
         assert len(text) <= 200
-        assert text.startswith("New module open: Receiving feedback well:")
+        assert text.startswith("New module open in Spring: Receiving feedback well:")
         assert text.endswith("…") and not text.endswith(" …")
 
 

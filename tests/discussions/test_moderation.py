@@ -76,7 +76,8 @@ def test_flags_hide_at_the_threshold_wait_in_the_queue_and_a_restore_reaches_the
         assert moderation.list_flag_queue(d.people["facilitator_a"],
                                           d.world.cohort_a.id)[1] == []
     [notice] = _notices(db, d.people["peer_1"], "post_moderated")
-    assert notice.title == (f"A facilitator restored your post in “{d.thread.title}”: "
+    assert notice.title == (f"A facilitator restored your post in “{d.thread.title}” "
+                            f"({d.world.cohort_a.name}): "
                             "Read in context it is fair criticism.")
     with db() as session:
         assert {flag.resolution for flag in session.scalars(select(Flag))} == {"restored"}
@@ -130,7 +131,8 @@ def test_a_facilitator_hides_with_a_reason_the_author_reads(app, db, d, events):
         with pytest.raises(Conflict):  # a hidden post takes no new flags
             moderation.flag_post(d.people["peer_3"], post.id, "Also", now=NOW)
     [notice] = _notices(db, d.people["peer_1"], "post_moderated")
-    assert notice.title == (f"A facilitator hid your post in “{d.thread.title}”: "
+    assert notice.title == (f"A facilitator hid your post in “{d.thread.title}” "
+                            f"({d.world.cohort_a.name}): "
                             "It names a colleague.")
     assert notice.link == f"/threads/{d.thread.id}#post-{post.id}"
     with db() as session:
@@ -290,7 +292,7 @@ def test_advancing_moves_the_stage_and_announces_it_once(app, db, d, events):
         assert stages.announce_due_stages(now=IN_RESPOND) == 0
     for person in _members(d):
         [notice] = _notices(db, person, "discussion_stage")
-        assert notice.title == f"Replies are open in “{d.thread.title}”"
+        assert notice.title == f"Replies are open in {d.world.cohort_a.name}: “{d.thread.title}”"
     assert _notices(db, d.people["owner_a"], "discussion_stage") == []  # not a member
     assert ("thread_stage_changed", {"thread_id": d.thread.id, "stage": "respond",
                                      "stage_label": "Respond"},
@@ -309,6 +311,7 @@ def test_advancing_moves_the_stage_and_announces_it_once(app, db, d, events):
             moderation.moderate_thread(d.people["owner_a"], d.future_thread.id,
                                        "advance_stage", now=NOW)
     titles = [n.title for n in _notices(db, d.people["peer_1"], "discussion_stage")]
-    assert titles == [f"Replies are open in “{d.thread.title}”",
-                      f"Synthesis is open in “{d.thread.title}”",
-                      f"“{d.thread.title}” has closed"]
+    name = d.world.cohort_a.name
+    assert titles == [f"Replies are open in {name}: “{d.thread.title}”",
+                      f"Synthesis is open in {name}: “{d.thread.title}”",
+                      f"A discussion has closed in {name}: “{d.thread.title}”"]

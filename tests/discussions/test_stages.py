@@ -29,11 +29,13 @@ def test_the_stage_job_announces_each_stage_exactly_once(app, db, d, events):
         assert stages.announce_due_stages(now=IN_RESPOND) == 0
         assert stages.announce_due_stages(now=IN_SYNTHESIZE) == 2
         assert stages.announce_due_stages(now=IN_SYNTHESIZE + timedelta(hours=1)) == 0
+    cohort = d.world.cohort_a.name
     for name in ("peer_1", "learner_a", "facilitator_a"):
-        assert _titles(db, d.people[name]) == sorted([f"Replies are open in “{d.thread.title}”",
-                                 "Replies are open in “Second question”",
-                                 f"Synthesis is open in “{d.thread.title}”",
-                                 "Synthesis is open in “Second question”"])
+        assert _titles(db, d.people[name]) == sorted([
+            f"Replies are open in {cohort}: “{d.thread.title}”",
+            f"Replies are open in {cohort}: “Second question”",
+            f"Synthesis is open in {cohort}: “{d.thread.title}”",
+            f"Synthesis is open in {cohort}: “Second question”"])
     stage_events = [(p["thread_id"], p["stage"]) for e, p, room in events
                     if e == "thread_stage_changed" and room.endswith(":readers")]
     assert sorted(stage_events) == sorted([(d.thread.id, "respond"), (second.id, "respond"),
