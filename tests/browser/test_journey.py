@@ -133,9 +133,12 @@ def test_module_released_by_a_facilitator_reaches_an_open_learner_page(new_page,
     expect(timeline_item(learner, week_3).get_by_role("link")).to_have_count(0)
     assert_accessible(learner)
 
+    # A member who follows a future module's address learns when it opens, not a 404.
     response = learner.goto(week_2_url)
-    assert response.status == 404
-    expect(learner.get_by_role("heading", level=1, name="Nothing here")).to_be_visible()
+    assert response.status == 200
+    expect(learner.get_by_role("heading", level=2, name="Not open yet")).to_be_visible()
+    expect(learner.get_by_text("This module opens on")).to_be_visible()
+    expect(learner.locator(".open-modules").get_by_role("link", name=week_1)).to_be_visible()
     assert secret not in learner.content()
     assert_accessible(learner)
 
