@@ -100,13 +100,17 @@ def pytest_xdist_make_scheduler(config, log):
     """Run the browser tests in one xdist worker, the rest test by test wherever is free.
 
     The browser tests share one live server and one Chromium per worker; a second set would
-    cost more than it saves. (xdist's ``loadgroup`` no longer sees its groups under pytest
-    9, whose node ids cannot be renamed, so the grouping is done by the scheduler here.)
+    cost more than it saves, except for the crawl of every page, which takes as long as all
+    the others together and so gets a worker (and a server) of its own. (xdist's
+    ``loadgroup`` no longer sees its groups under pytest 9, whose node ids cannot be
+    renamed, so the grouping is done by the scheduler here.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
     class BrowserTestsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/browser/test_every_page.py"):
+                return "browser-pages"  # the long crawl: beside the others, not after them
             return "browser" if nodeid.startswith("tests/browser/") else nodeid
 
     return BrowserTestsTogether(config, log)
