@@ -189,7 +189,9 @@ def review_view(review: Review, rubric: Rubric, viewer: CohortAccess, name: str,
         hidden_reason=review.hidden_reason,
         flagged=review.flagged_at is not None, flag_reason=review.flag_reason,
         helpfulness=review.helpfulness, helpfulness_comment=review.helpfulness_comment,
-        expires_at=review.expires_at, by_staff=review.by_staff)
+        # A review by the staff is "Reviewer N" to its author like any other: few people
+        # facilitate, so the mark would narrow down who wrote it. The staff see it.
+        expires_at=review.expires_at, by_staff=review.by_staff and staff)
 
 
 def medians_of(rubric: Rubric, reviews: list[Review]) -> list[Median]:

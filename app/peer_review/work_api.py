@@ -268,7 +268,8 @@ class ReviewResultOut(ResponseSchema):
     helpfulness: int | None
     helpfulness_comment: str
     expires_at: datetime
-    by_staff: bool = Field(description="Written by a facilitator or the program's owner.")
+    by_staff: bool = Field(description="Written by a facilitator or the program's owner "
+                                       "(shown to the staff; always false for the author).")
 
 
 class MedianOut(ResponseSchema):

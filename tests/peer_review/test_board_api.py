@@ -229,3 +229,27 @@ def test_the_session_cookie_reaches_the_same_answers(db, call, client, login, ap
                   data={"body": "x", "attachment": (BytesIO(PDF), "mine.pdf")},
                   content_type="multipart/form-data")
     assert upload.status_code == 200
+
+
+def test_a_review_by_the_staff_is_not_marked_as_such_for_its_author(w):
+    scores = {str(k): v for k, v in w.p.scores().items()}
+    comment = "The example in your second paragraph made it clear."
+    work = w.submit("peer_1").get_json()
+    w.submit("peer_2")
+    w.submit("peer_3")
+    mine = w.send("facilitator_a", "POST", f"/api/v1/submissions/{work['id']}/reviewers",
+                  json={}).get_json()
+    done = w.save("facilitator_a", mine["id"], scores=scores, comment=comment, submit=True)
+    assert done.status_code == 200
+    for _ in range(2):  # the author's own reviews open their results
+        review = w.ask("peer_1").get_json()
+        assert w.save("peer_1", review["id"], scores=scores, comment=comment,
+                      submit=True).status_code == 200
+    path = f"/api/v1/submissions/{work['id']}"
+    staff_view = [r for r in w.get("facilitator_a", path).get_json()["reviews"]
+                  if r["id"] == mine["id"]]
+    author_view = [r for r in w.get("peer_1", path).get_json()["reviews"]
+                   if r["id"] == mine["id"]]
+    assert staff_view[0]["by_staff"] is True
+    assert author_view and author_view[0]["by_staff"] is False
+    assert author_view[0]["reviewer"]["label"] == f"Reviewer {mine['number']}"
