@@ -202,4 +202,5 @@ class AuditFilterForm(FlaskForm):
 
     def __init__(self, *args, actions: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.action.choices = [("", "Any action"), *((name, name) for name in actions)]
+        self.action.choices = [SelectChoice("", "Any action"),
+                               *(SelectChoice(name, name) for name in actions)]
