@@ -63,9 +63,15 @@ def record(session: Session, actor_id: int | None, action: str, *, cohort_id: in
     return entry
 
 
-def list_entries(user, *, cohort_id: int | None, after_id: int, limit: int
-                 ) -> list[tuple[AuditEntry, str | None]]:
+def list_entries(user, *, cohort_id: int | None, after_id: int, limit: int,
+                 actor_id: int | None = None, action: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 newest_first: bool = False) -> list[tuple[AuditEntry, str | None]]:
     """Audit entries with their actors' names, oldest first after a cursor id.
+
+    ``newest_first`` turns the order round (the cursor then names the last id seen, and 0
+    starts from the newest). The other filters narrow the entries to one actor, one action,
+    and times from ``since`` up to (not including) ``until``. One query, limit + 1 rows.
 
     Site admins read every entry, or one cohort's; a program's owner (who holds the
     program) reads their cohorts' entries, one cohort at a time. Anyone else is refused:
@@ -91,7 +97,31 @@ def list_entries(user, *, cohort_id: int | None, after_id: int, limit: int
         if cohort is None or not holds_program(user, cohort.program):
             raise NotFound()
     query = (select(AuditEntry, User.name).outerjoin(User, User.id == AuditEntry.actor_id)
-             .where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit + 1))
+             .limit(limit + 1))
+    if newest_first:
+        query = query.order_by(AuditEntry.id.desc())
+        if after_id:
+            query = query.where(AuditEntry.id < after_id)
+    else:
+        query = query.order_by(AuditEntry.id).where(AuditEntry.id > after_id)
     if cohort_id is not None:
         query = query.where(AuditEntry.cohort_id == cohort_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     return [tuple(row) for row in session.execute(query)]
+
+
+def list_actions() -> list[str]:
+    """The actions recorded so far, alphabetically (for a filter's choices)."""
+    from sqlalchemy import select
+
+    from app.db import get_session
+
+    return list(get_session().scalars(
+        select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

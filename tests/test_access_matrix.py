@@ -251,6 +251,12 @@ ID_ROUTES = {
 }
 
 
+#: Site-wide admin pages (no object id): 200 for the site admin, 404 for every other role,
+#: a sign-in redirect for visitors. Every route under /admin must be listed here or in
+#: ID_ROUTES.
+ADMIN_ROUTES = ("/admin", "/admin/search", "/admin/audit", "/admin/users")
+
+
 @dataclass
 class World:
     """The two cohorts and everyone around them."""
@@ -392,3 +398,29 @@ def test_only_staff_see_the_roster_on_the_page(client, login, world):
     page = client.get(roster_path).get_data(as_text=True)
     assert world.people["learner_a"].email in page
     assert learner_b_email not in page
+
+
+def test_every_admin_route_is_in_the_matrix(app):
+    """A new /admin page must join ADMIN_ROUTES (or ID_ROUTES, when it takes an id)."""
+    routes = {rule.rule for rule in app.url_map.iter_rules()
+              if rule.rule == "/admin" or rule.rule.startswith("/admin/")}
+    assert routes - set(ADMIN_ROUTES) - set(ID_ROUTES) == set()
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_only_the_site_admin_reaches_the_admin_pages(call, client, db, login, world, role):
+    _become(call, client, db, world, role)
+    login(client, world.people[role])
+    expected = 200 if role == "admin" else 404
+    for path in ADMIN_ROUTES:
+        response = client.get(path)
+        assert response.status_code == expected, (role, path)
+        if expected == 404:
+            assert world.cohort_a_name not in response.get_data(as_text=True)
+
+
+def test_visitors_are_sent_to_sign_in_from_the_admin_pages(client):
+    for path in ADMIN_ROUTES:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login")

@@ -209,7 +209,7 @@ def revoke_token(token_id: int):
 ADMIN_PAGE_SIZE = 50
 
 
-def _require_admin():
+def require_admin():
     """Hide the admin pages from everyone but site admins."""
     if not current_user.is_admin:
         abort(404)
@@ -220,7 +220,7 @@ def _require_admin():
 @login_required
 def admin_users():
     """List, search and create users."""
-    actor = _require_admin()
+    actor = require_admin()
     create = forms.CreateUserForm(prefix="create")
     invite = forms.InviteUserForm(prefix="invite")
     status = 200
@@ -261,7 +261,7 @@ def admin_users():
 @login_required
 def admin_set_roles(user_id: int):
     """Grant or withdraw program owner and admin rights, or disable an account."""
-    actor = _require_admin()
+    actor = require_admin()
     form = forms.SiteRolesForm()
     if not form.validate_on_submit():
         flash("The form expired; try again.", "error")
@@ -285,7 +285,7 @@ def admin_set_roles(user_id: int):
 @login_required
 def admin_disable_user(user_id: int):
     """Say what disabling an account does, then disable it (a site admin confirms)."""
-    actor = _require_admin()
+    actor = require_admin()
     user = services.get_user(user_id)
     form = forms.DisableUserForm()
     back = url_for("accounts.admin_users", q=request.args.get("q", ""))
@@ -305,7 +305,7 @@ def admin_disable_user(user_id: int):
 @login_required
 def admin_enable_user(user_id: int):
     """Enable a disabled account again (nothing to confirm: it can be undone)."""
-    actor = _require_admin()
+    actor = require_admin()
     if not forms.DisableUserForm().validate_on_submit():
         flash("The form expired; try again.", "error")
     else:

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         community_views,
         events,
         roster_api,
+        site_views,
         views,
     )
     from app.cohorts.jobs import on_releases_scheduled
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(site_views.bp)
     app.add_template_filter(_by_day, "by_day")
     # A module-level function: connecting it again (one app per test) changes nothing.
     releases_scheduled.connect(on_releases_scheduled)

@@ -18,7 +18,14 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from app.accounts.forms import timezone_choices
 
@@ -176,3 +183,24 @@ class DeleteAnnouncementForm(FlaskForm):
     """Confirm deleting an announcement."""
 
     submit = SubmitField("Delete the announcement")
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    cohort_id = IntegerField("Cohort number", validators=[Optional()],
+                             description="As shown on the site overview.")
+    actor = StringField("Actor", validators=[Optional(), Length(max=254)],
+                        description="An e-mail address or a user id.")
+    action = SelectField("Action", validate_choice=False)
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To (included)", validators=[Optional()])
+    submit = SubmitField("Filter")
+
+    def __init__(self, *args, actions: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [SelectChoice("", "Any action"),
+                               *(SelectChoice(name, name) for name in actions)]
