@@ -90,6 +90,14 @@ ID_ROUTES = {
         "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/launch":
         "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/edit":
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/new":
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/modules/sort":
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
+    "/programs/<int:program_id>/release-dates":
+        "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/edit":
         "tests/cohorts/test_programs_api.py::test_authoring_pages_access_matrix",
     "/programs/<int:program_id>/modules/<int:module_id>/preview":

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from app.cohorts import (  # noqa: F401  (events registers rooms; the APIs their endpoints)
         api,
         authoring_api,
+        authoring_views,
         community_api,
         community_views,
         events,

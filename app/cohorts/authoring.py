@@ -16,6 +16,7 @@ from app.cohorts.models import (
     Program,
     ProgramGoal,
 )
+from app.cohorts.release_plan import PlannedRelease, plan_releases
 from app.cohorts.schedule import SCHEDULE_SPAN, release_instant
 from app.cohorts.signals import (
     cohort_launched,
@@ -84,14 +85,9 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
         errors["name"] = "Give the cohort a name of 1 to 200 characters."
     elif problem := one_line_problem(name):
         errors["name"] = problem
-    try:
-        check_timezone(timezone)
-    except Invalid as error:
-        errors.update(error.fields)
+    errors.update(_start_errors(starts_on, timezone, now))
     if anonymity not in ANONYMITY_POLICIES:
         errors["anonymity"] = "Choose off, peers or everyone."
-    if abs(starts_on - now.date()) > SCHEDULE_SPAN:
-        errors["starts_on"] = "Choose a start date within ten years of today."
     if errors:
         raise Invalid(fields=errors)
     with transaction() as session:
@@ -106,6 +102,30 @@ def launch_cohort(user: User, program_id: int, *, name: str, starts_on: date, ti
         audit.record(session, user.id, "cohort.launched", cohort_id=cohort.id,
                      target_type="cohort", target_id=cohort.id)
     return cohort
+
+
+def _start_errors(starts_on: date | None, timezone: str, now: datetime) -> dict[str, str]:
+    """Field errors of a cohort's start date and time zone (launching and previewing)."""
+    errors = {}
+    try:
+        check_timezone(timezone)
+    except Invalid as error:
+        errors.update(error.fields)
+    if starts_on is None:
+        errors["starts_on"] = "Enter a start date such as 2026-03-02."
+    elif abs(starts_on - now.date()) > SCHEDULE_SPAN:
+        errors["starts_on"] = "Choose a start date within ten years of today."
+    return errors
+
+
+def get_release_plan(user: User, program_id: int, *, starts_on: date | None, timezone: str,
+                     now: datetime) -> list[PlannedRelease]:
+    """When each module of the program would be released for a cohort starting on
+    ``starts_on`` in ``timezone`` (nothing is stored); Invalid for a bad date or zone."""
+    program = get_program_for(user, program_id)
+    if errors := _start_errors(starts_on, timezone, now):
+        raise Invalid(fields=errors)
+    return plan_releases(list(program.modules), starts_on, timezone)
 
 
 def _snapshot_modules(session, cohort: Cohort, program: Program) -> dict[int, int]:
@@ -297,6 +317,20 @@ def move_module(user: User, module_id: int, position: int) -> Module:
     with transaction() as session:
         _place(session, _locked_modules(session, module.program), module, position)
     return module
+
+
+def sort_modules_by_release(user: User, program_id: int) -> Program:
+    """Put the program's modules in the order they are released: by day offset, then by
+    time; modules released at the same moment keep their order."""
+    program = get_program_for(user, program_id)
+    with transaction() as session:
+        modules = _locked_modules(session, program)
+        order = sorted(modules, key=lambda m: (m.release_offset_days, m.release_time))
+        _renumber(session, order)
+        modules.sort(key=lambda m: m.position)
+        audit.record(session, user.id, "program.modules_sorted", target_type="program",
+                     target_id=program.id)
+    return program
 
 
 def delete_module(user: User, module_id: int) -> None:

@@ -115,12 +115,20 @@ class ModuleForm(FlaskForm):
                              description="Each cohort releases at this time in its own time "
                                          "zone.")
     submit = SubmitField("Save module")
+    #: Shows the content as learners will see it; nothing is saved.
+    preview = SubmitField("Preview")
 
 
 class MoveModuleForm(FlaskForm):
     """Move a module one place up or down."""
 
     direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+class SortModulesForm(FlaskForm):
+    """Put the modules in release order (the CSRF token is the point)."""
+
+    submit = SubmitField("Fix the order")
 
 
 class DeleteModuleForm(FlaskForm):
@@ -150,6 +158,8 @@ class LaunchForm(FlaskForm):
     anonymity = RadioField("Anonymous posting", choices=ANONYMITY_CHOICES, default="peers",
                            validators=[InputRequired("Choose who may see authors' names.")])
     submit = SubmitField("Launch cohort")
+    #: Shows each module's release for the typed start date and zone; nothing is created.
+    preview = SubmitField("Preview dates")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

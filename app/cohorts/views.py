@@ -14,28 +14,15 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.accounts.forms import apply_errors
-from app.cohorts import authoring as authoring_rules
 from app.cohorts import forms
 from app.cohorts import roster as roster_rules
 from app.cohorts.access import (
-    check_can_create_programs,
-    get_module_for,
-    get_program_for,
     list_my_cohorts,
     list_owned_cohorts,
     list_owned_programs,
 )
-from app.cohorts.authoring import (
-    add_module,
-    create_program,
-    launch_cohort,
-    list_program_cohorts,
-    update_module,
-    update_program,
-)
 from app.cohorts.community import get_faces, get_featured_announcement
 from app.cohorts.members import MEMBERS_PAGE_SIZE, SORTS, clean_listing, list_members
-from app.cohorts.parts import parts_of_modules
 from app.cohorts.progress import (
     complete_module,
     get_learning_path,
@@ -56,7 +43,7 @@ from app.cohorts.roster import get_member_for_removal, member_counts
 from app.cohorts.roster_csv import ImportRejected
 from app.cohorts.welcome import dismiss_welcome, welcome_for
 from app.db import parse_id, utcnow
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid
 
 bp = Blueprint("cohorts", __name__)
 
@@ -204,190 +191,6 @@ def release_now(cohort_id: int, module_id: int):
     if request.form.get("back") == "module":
         return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
-
-
-# --- program authoring and launch (program owners) --------------------------------------------
-
-#: Pages of other features that add a part to a module: (link text, endpoint).
-PART_PAGES = (("Add a discussion prompt", "discussions.new_prompt"),
-              ("Add a practice assignment", "peer_review.new_assignment"))
-
-
-def _module_of(user, program_id: int, module_id: int):
-    """A module of the program, for the program's owner; else NotFound."""
-    module = get_module_for(user, module_id)
-    if module.program_id != program_id:
-        raise NotFound()
-    return module
-
-
-@bp.route("/programs/new", methods=["GET", "POST"])
-@login_required
-def new_program():
-    """A program owner starts a program: title, summary and goals."""
-    user = current_user._get_current_object()
-    check_can_create_programs(user)
-    form = forms.ProgramForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            program = create_program(
-                user, title=form.title.data, summary=form.summary.data,
-                goals=forms.goals_from_text(form.goals.data), now=utcnow())
-        except Invalid as error:
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash("Program created. Now add its modules.", "success")
-            return redirect(url_for("cohorts.program", program_id=program.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("cohorts/program_new.html", form=form), status
-
-
-@bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
-@login_required
-def program(program_id: int):
-    """The authoring page: details and goals, the ordered modules, their parts, cohorts."""
-    user = current_user._get_current_object()
-    program = get_program_for(user, program_id)
-    details = forms.ProgramForm(prefix="program", data={
-        "title": program.title, "summary": program.summary,
-        "goals": "\n".join(goal.text for goal in program.goals)})
-    new_module = forms.ModuleForm(prefix="module")
-    status = 200
-    if details.submit.data and details.validate_on_submit():
-        try:
-            update_program(user, program_id, title=details.title.data,
-                           summary=details.summary.data,
-                           goals=forms.goals_from_text(details.goals.data),
-                           now=utcnow())
-        except Invalid as error:
-            apply_errors(details, error)
-            status = 422
-        else:
-            flash("Program saved. Running cohorts keep the version they were launched with.",
-                  "success")
-            return redirect(url_for("cohorts.program", program_id=program_id))
-    elif new_module.submit.data and new_module.validate_on_submit():
-        try:
-            module = add_module(
-                user, program_id, title=new_module.title.data, body=new_module.body.data,
-                release_offset_days=new_module.release_offset_days.data,
-                release_time=new_module.release_time.data)
-        except Invalid as error:
-            apply_errors(new_module, error)
-            status = 422
-        else:
-            flash(f"Module “{module.title}” added.", "success")
-            return redirect(url_for("cohorts.program", program_id=program_id,
-                                    _anchor=f"module-{module.id}"))
-    elif request.method == "POST":
-        status = 422
-    modules = list(program.modules)
-    return render_template(
-        "cohorts/program.html", program=program, modules=modules, details=details,
-        new_module=new_module, parts=parts_of_modules(modules),
-        cohorts=list_program_cohorts(program),
-        part_pages=PART_PAGES,
-    ), status
-
-
-@bp.route("/programs/<int:program_id>/modules/<int:module_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit_module(program_id: int, module_id: int):
-    """Change a module's title, content and release offset."""
-    user = current_user._get_current_object()
-    module = _module_of(user, program_id, module_id)
-    form = forms.ModuleForm(obj=module)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            update_module(user, module_id, title=form.title.data,
-                          body=form.body.data,
-                          release_offset_days=form.release_offset_days.data,
-                          release_time=form.release_time.data)
-        except Invalid as error:
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash("Module saved. Running cohorts keep the version they were launched with.",
-                  "success")
-            return redirect(url_for("cohorts.program", program_id=program_id,
-                                    _anchor=f"module-{module_id}"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("cohorts/module_edit.html", program=module.program, module=module,
-                           form=form), status
-
-
-@bp.get("/programs/<int:program_id>/modules/<int:module_id>/preview")
-@login_required
-def preview_module(program_id: int, module_id: int):
-    """A module exactly as a learner will see it once released."""
-    module = _module_of(current_user._get_current_object(), program_id, module_id)
-    return render_template("cohorts/module_preview.html", program=module.program,
-                           module=module, parts=parts_of_modules([module]).get(module.id, []))
-
-
-@bp.post("/programs/<int:program_id>/modules/<int:module_id>/move")
-@login_required
-def move_module(program_id: int, module_id: int):
-    """Move a module one place up or down."""
-    user = current_user._get_current_object()
-    module = _module_of(user, program_id, module_id)
-    form = forms.MoveModuleForm()
-    if not form.validate_on_submit():
-        flash("The form expired; try again.", "error")
-        return redirect(url_for("cohorts.program", program_id=program_id))
-    index = module.program.modules.index(module)
-    target = index - 1 if form.direction.data == "up" else index + 1
-    if 0 <= target < len(module.program.modules):
-        authoring_rules.move_module(user, module_id, target)
-        flash(f"Moved “{module.title}” {form.direction.data}.", "success")
-    return redirect(url_for("cohorts.program", program_id=program_id,
-                            _anchor=f"module-{module_id}"))
-
-
-@bp.route("/programs/<int:program_id>/modules/<int:module_id>/delete", methods=["GET", "POST"])
-@login_required
-def delete_module(program_id: int, module_id: int):
-    """Confirm, then delete a module with its prompts and assignments."""
-    user = current_user._get_current_object()
-    module = _module_of(user, program_id, module_id)
-    form = forms.DeleteModuleForm()
-    if form.validate_on_submit():
-        authoring_rules.delete_module(user, module_id)
-        flash(f"Module “{module.title}” deleted. Running cohorts keep their copy.", "success")
-        return redirect(url_for("cohorts.program", program_id=program_id))
-    return render_template("cohorts/module_delete.html", program=module.program, module=module,
-                           parts=parts_of_modules([module]).get(module.id, []), form=form), \
-        422 if form.is_submitted() else 200
-
-
-@bp.route("/programs/<int:program_id>/launch", methods=["GET", "POST"])
-@login_required
-def launch(program_id: int):
-    """Launch a cohort of the program: name, start date, time zone, anonymity policy."""
-    user = current_user._get_current_object()
-    program = get_program_for(user, program_id)
-    form = forms.LaunchForm(data={"timezone": user.timezone})
-    status = 200
-    if form.validate_on_submit():
-        try:
-            cohort = launch_cohort(
-                user, program_id, name=form.name.data, starts_on=form.starts_on.data,
-                timezone=form.timezone.data, anonymity=form.anonymity.data, now=utcnow())
-        except Invalid as error:
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(f"Cohort “{cohort.name}” launched. Its release schedule is below.", "success")
-            return redirect(url_for("cohorts.cohort", cohort_id=cohort.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("cohorts/launch.html", program=program, form=form,
-                           explanations=forms.ANONYMITY_EXPLANATIONS), status
 
 
 # --- enrolment and the roster ---------------------------------------------------------------------

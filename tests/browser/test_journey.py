@@ -23,8 +23,11 @@ LIVE_TIMEOUT = 10_000
 
 
 def add_module(page: Page, title: str, content: str, offset_days: int) -> None:
-    """Add a module through the program page's "Add a module" form, released at 09:00."""
-    form = page.get_by_role("region", name="Add a module")
+    """Add a module through the overview's "Add a module" page, released at 09:00."""
+    # The overview's actions are links styled as buttons, so that is their role.
+    page.get_by_role("button", name="Add a module").click()
+    expect(page.get_by_role("heading", level=1, name="Add a module")).to_be_visible()
+    form = page.locator("main form")
     form.get_by_label("Title").fill(title)
     form.get_by_label("Content").fill(content)
     form.get_by_label("Release offset").fill(str(offset_days))
@@ -99,14 +102,15 @@ def test_module_released_by_a_facilitator_reaches_an_open_learner_page(new_page,
     owner.get_by_role("button", name="Launch cohort").click()
 
     expect(owner.get_by_role("heading", level=1, name=cohort_name)).to_be_visible()
-    expect(owner.get_by_role("status")).to_contain_text(f"Cohort “{cohort_name}” launched.")
+    expect(owner.get_by_role("status")).to_have_text(
+        f"Cohort “{cohort_name}” launched. Next: add its people.")
     assert_accessible(owner)
     # Staff see every module as a link, so the owner's page gives week 2's address.
     week_2_url = timeline_item(owner, week_2).get_by_role("link", name=week_2).get_attribute(
         "href")
     assert week_2_url
 
-    owner.get_by_role("link", name="Manage the roster").click()
+    owner.get_by_role("button", name="Add people").click()
     expect(owner.get_by_role("heading", level=1, name="Members")).to_be_visible()
     expect(owner.get_by_text("Nobody is enrolled yet.")).to_be_visible()
     add_member(owner, "learner1@demo.test", "Learner")

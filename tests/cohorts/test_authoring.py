@@ -280,31 +280,38 @@ def test_the_program_page_lists_modules_parts_links_and_cohorts(app, db, client,
     assert page.count("Move up") == 3 and page.count("Move down") == 3
 
 
-def test_details_are_saved_from_the_program_page(app, db, client, login, authored):
+def test_details_are_saved_on_their_own_page(app, db, client, login, authored):
     program_id = authored["program"]
     login(client, authored["owner"])
-    response = client.post_form(f"/programs/{program_id}", {
-        "program-title": "Feedback that lands", "program-summary": "Short",
-        "program-goals": "Be specific\nBe kind", "program-submit": "Save details"})
+    overview = client.get(f"/programs/{program_id}").get_data(as_text=True)
+    assert f'href="/programs/{program_id}/edit"' in overview and "<form" not in overview.split(
+        'id="details"')[1].split("</section>")[0]
+    path = f"/programs/{program_id}/edit"
+    response = client.post_form(path, {
+        "title": "Feedback that lands", "summary": "Short",
+        "goals": "Be specific\nBe kind", "submit": "Save details"})
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/programs/{program_id}"
     page = client.get(f"/programs/{program_id}").get_data(as_text=True)
-    assert "Feedback that lands" in page and "Be specific\nBe kind" in page
-    bad = client.post_form(f"/programs/{program_id}", {
-        "program-title": "", "program-summary": "Typed summary", "program-goals": "Kept goal",
-        "program-submit": "Save details"})
+    assert "Feedback that lands" in page
+    assert "<li>Be specific</li>" in page and "<li>Be kind</li>" in page
+    assert "Be specific\nBe kind" in client.get(path).get_data(as_text=True)
+    bad = client.post_form(path, {
+        "title": "", "summary": "Typed summary", "goals": "Kept goal", "submit": "Save details"})
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
-    assert 'id="program-title-error"' in text and "Typed summary" in text
-    assert "Kept goal" in text
+    assert 'id="title-error"' in text and "Typed summary" in text
+    assert "Kept goal" in text and f'href="/programs/{program_id}"' in text
 
 
-def test_a_module_is_added_from_the_program_page(app, db, client, login, authored):
+def test_a_module_is_added_on_its_own_page(app, db, client, login, authored):
     program_id = authored["program"]
     login(client, authored["owner"])
-    response = client.post_form(f"/programs/{program_id}", {
-        "module-title": "Week five", "module-body": "Read *this*",
-        "module-release_offset_days": "28", "module-release_time": "08:15",
-        "module-submit": "Add module"})
+    assert f'href="/programs/{program_id}/modules/new"' in client.get(
+        f"/programs/{program_id}").get_data(as_text=True)
+    response = client.post_form(f"/programs/{program_id}/modules/new", {
+        "title": "Week five", "body": "Read *this*",
+        "release_offset_days": "28", "release_time": "08:15", "submit": "Add module"})
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"/programs/{program_id}#module-")
     with db() as session:
@@ -317,14 +324,13 @@ def test_a_module_is_added_from_the_program_page(app, db, client, login, authore
 def test_a_bad_module_form_keeps_what_was_typed(app, db, client, login, authored):
     program_id = authored["program"]
     login(client, authored["owner"])
-    response = client.post_form(f"/programs/{program_id}", {
-        "module-title": "Half-written", "module-body": "Draft **content**",
-        "module-release_offset_days": "-3", "module-release_time": "25:00",
-        "module-submit": "Add module"})
+    response = client.post_form(f"/programs/{program_id}/modules/new", {
+        "title": "Half-written", "body": "Draft **content**",
+        "release_offset_days": "-3", "release_time": "25:00", "submit": "Add module"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="module-release_offset_days-error"' in page
-    assert 'id="module-release_time-error"' in page
+    assert 'id="release_offset_days-error"' in page
+    assert 'id="release_time-error"' in page
     assert 'value="Half-written"' in page and "Draft **content**" in page
     assert titles_in_order(db, program_id) == [(0, "A"), (1, "B"), (2, "C"), (3, "D")]
 

@@ -145,9 +145,9 @@ def test_the_module_form_refuses_a_line_break_with_a_message(app, db, client, lo
         owner = create_user(session, can_own_programs=True)
         program = create_program(session, owner=owner)
     login(client, owner)
-    response = client.post_form(f"/programs/{program.id}", {
-        "module-title": "Week 1\r\nBcc: x@example.com", "module-release_offset_days": "0",
-        "module-release_time": "09:00", "module-submit": "Add"})
+    response = client.post_form(f"/programs/{program.id}/modules/new", {
+        "title": "Week 1\r\nBcc: x@example.com", "release_offset_days": "0",
+        "release_time": "09:00", "submit": "Add"})
     assert response.status_code == 422
     assert "Keep this on one line" in response.get_data(as_text=True)
 
