@@ -152,7 +152,7 @@ def move_release(cohort_id: int, module_id: int):
             flash(error.message, "info")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
         else:
-            flash("Release moved. The timeline and the scheduler follow the new time.",
+            flash("Opening moved. The timeline and the scheduler follow the new time.",
                   "success")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     page = get_module_page(user, cohort_id, module_id, now)
@@ -182,7 +182,7 @@ def confirm_release(cohort_id: int, module_id: int):
     module = get_module_to_release(current_user._get_current_object(), cohort_id, module_id)
     back = "module" if request.args.get("back") == "module" else "cohort"
     if module.released_at is not None:
-        flash("This module is already released.", "info")
+        flash("This module is already open.", "info")
         return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     counts = member_counts([cohort_id])[cohort_id]
     return render_template("cohorts/release_confirm.html", cohort=module.cohort, module=module,
@@ -200,7 +200,7 @@ def release_now(cohort_id: int, module_id: int):
     except Conflict as error:
         flash(error.message, "info")
     else:
-        flash("Released. Members are being notified.", "success")
+        flash("Opened. Members are being notified.", "success")
     if request.form.get("back") == "module":
         return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))
@@ -382,7 +382,7 @@ def launch(program_id: int):
             apply_errors(form, error)
             status = 422
         else:
-            flash(f"Cohort “{cohort.name}” launched. Its release schedule is below.", "success")
+            flash(f"Cohort “{cohort.name}” launched. Below is when each module opens.", "success")
             return redirect(url_for("cohorts.cohort", cohort_id=cohort.id))
     elif form.is_submitted():
         status = 422
