@@ -1,5 +1,8 @@
 """The demo: users for each role, a program, a running cohort and its first discussions.
-Idempotent."""
+
+Everything happens at its own moment of the cohort's first two weeks (people join on
+different days, modules open on theirs, posts and reviews follow), so inboxes, the roster
+and the triage inbox look lived in. Idempotent: a second run only adds what is missing."""
 
 import contextlib
 from datetime import timedelta
@@ -10,8 +13,8 @@ from app.accounts.models import User
 from app.accounts.services import hash_password
 from app.cohorts import community
 from app.cohorts.authoring import add_module, create_program, launch_cohort
-from app.cohorts.models import Announcement, Cohort, CohortModule, Program
-from app.cohorts.releases import release_due_modules
+from app.cohorts.models import Announcement, Cohort, CohortModule, Membership, Program
+from app.cohorts.releases import release_due_modules, release_module
 from app.cohorts.roster import add_member
 from app.db import get_session, transaction, utcnow
 from app.discussions import posting
@@ -33,6 +36,16 @@ USERS = [
     *[(f"learner{n}@demo.test", name, "learner", {}) for n, name in enumerate(
         ["Lena", "Marco", "Priya", "Tomás", "Yuki", "Amara", "Jonas", "Sofia"], start=1)],
 ]
+#: When each member joined, in days after the first module opened (an hour before it, on
+#: day 0), and when they were last active, in days before the seed: most are active, two
+#: have not been back for over a week (the triage inbox's silent learners), and learners
+#: 6 to 8 joined later, when the first module had been open for days.
+MEMBERS = {
+    "facilitator@demo.test": (0, 0),
+    "learner1@demo.test": (0, 0), "learner2@demo.test": (0, 1), "learner3@demo.test": (0, 0),
+    "learner4@demo.test": (1, 2), "learner5@demo.test": (1, 4), "learner6@demo.test": (3, 11),
+    "learner7@demo.test": (6, 8), "learner8@demo.test": (9, 1),
+}
 #: (title, Markdown content, release offset in days, discussion prompt (title, body, and
 #: stage offsets where they differ from the defaults))
 MODULES = [
@@ -155,16 +168,65 @@ def seed_demo() -> list[tuple[str, str]]:
             cohort = launch_cohort(
                 owner, program.id, name=DEMO_COHORT, starts_on=(now - timedelta(days=14)).date(),
                 timezone="Europe/London", anonymity="peers", now=now)
-        for email, _, role, _ in USERS:
-            if role in ("facilitator", "learner"):
-                with contextlib.suppress(Conflict):  # already enrolled by an earlier seed
-                    add_member(owner, cohort.id, email=email, role=role, now=now)
-    # Releases whose time has passed (the cohort started two weeks ago) happen now.
+    seed_timeline(cohort.id, users, now)
+    # Anything else due (another cohort's releases) happens now, as the scheduler would.
     release_due_modules(now=now)
     seed_discussions(cohort.id, users)
     seed_reviews(cohort.id, users)
-    seed_community(cohort.id, users, now)
+    seed_community(users)
+    seed_activity(cohort.id, users, now)
     return [(email, role) for email, _, role, _ in USERS]
+
+
+def seed_timeline(cohort_id: int, users: dict[str, User], now) -> None:
+    """Enrol the members, open the modules whose time has come and post the announcements,
+    in the order they happened, each at its own moment: members are told only of what
+    happened after they joined, and every notification is stamped with the moment it was
+    sent. A member already enrolled and a module already open are left alone; so are the
+    announcements of a cohort that has any."""
+    session = get_session()
+    owner = users["owner@demo.test"]
+    modules = session.execute(
+        select(CohortModule.id, CohortModule.release_at)
+        .where(CohortModule.cohort_id == cohort_id).order_by(CohortModule.position)).all()
+    first_opens = modules[0].release_at
+    roles = {email: role for email, _, role, _ in USERS}
+    events = [(first_opens + timedelta(days=days, hours=-1), "join", email)
+              for email, (days, _) in MEMBERS.items()]
+    events += [(release_at, "open", module_id) for module_id, release_at in modules
+               if release_at <= now]
+    if not session.scalar(select(func.count(Announcement.id))
+                          .where(Announcement.cohort_id == cohort_id)):
+        events += [(first_opens + timedelta(days=days, minutes=-30), "announce", position)
+                   for position, (_, days, *_) in enumerate(ANNOUNCEMENTS)]
+    for moment, what, which in sorted(events, key=lambda event: event[0]):
+        if what == "open":
+            release_module(which, now=moment)
+            continue
+        if what == "announce":
+            email, _, pinned, title, body = ANNOUNCEMENTS[which]
+            announcement = community.post_announcement(users[email], cohort_id, title=title,
+                                                       body=body, now=min(moment, now))
+            if pinned:
+                community.set_announcement_pinned(users[email], cohort_id, announcement.id,
+                                                  pinned=True)
+            continue
+        with contextlib.suppress(Conflict):  # already enrolled by an earlier seed
+            add_member(owner, cohort_id, email=which, role=roles[which], now=min(moment, now))
+
+
+def seed_activity(cohort_id: int, users: dict[str, User], now) -> None:
+    """Each member's last activity, as the roster and the triage inbox show it (only where
+    none is recorded yet: a real visit, or an earlier seed, wins). Visits are left unset,
+    so every demo login still gets the cohort's welcome."""
+    with transaction() as session:
+        for membership in session.scalars(select(Membership).where(
+                Membership.cohort_id == cohort_id, Membership.last_active_at.is_(None))):
+            email = membership.user.email
+            if email not in MEMBERS:
+                continue
+            active = now - timedelta(days=MEMBERS[email][1], hours=2)
+            membership.last_active_at = max(active, membership.joined_at + timedelta(hours=1))
 
 
 # --- the cohort as a community ------------------------------------------------------------
@@ -176,7 +238,8 @@ INTROS = {
     "learner1@demo.test": "Product designer in Leeds, here to get better at design critiques.",
     "learner3@demo.test": "New team lead: I want my one-to-ones to be useful for both of us.",
 }
-#: Announcements: (author's e-mail, days after the cohort's start, pinned, title, Markdown).
+#: Announcements: (author's e-mail, days after the first module opened (posted half an hour
+#: before that hour of the day), pinned, title, Markdown).
 ANNOUNCEMENTS = [
     ("owner@demo.test", 0, True, "Welcome to the Autumn cohort",
      "Welcome, everyone! Each Monday a module opens; read it when it suits you and share a "
@@ -188,25 +251,13 @@ ANNOUNCEMENTS = [
 ]
 
 
-def seed_community(cohort_id: int, users: dict[str, User], now) -> None:
-    """Intros for a few people, and the cohort's announcements (once: a cohort that has
-    any is left alone). Announcements go through the service, so members are notified."""
-    session = get_session()
+def seed_community(users: dict[str, User]) -> None:
+    """Intros for a few people (the announcements are posted on the cohort's timeline, see
+    :func:`seed_timeline`, through the service, so members are notified)."""
     with transaction():
         for email, intro in INTROS.items():
             if not users[email].intro:
                 users[email].intro = intro
-    if session.scalar(select(func.count(Announcement.id))
-                      .where(Announcement.cohort_id == cohort_id)):
-        return
-    starts = now - timedelta(days=14)  # the demo cohort started two weeks ago
-    for email, days, pinned, title, body in ANNOUNCEMENTS:
-        posted_at = starts + timedelta(days=days)
-        announcement = community.post_announcement(users[email], cohort_id, title=title,
-                                                   body=body, now=posted_at)
-        if pinned:
-            community.set_announcement_pinned(users[email], cohort_id, announcement.id,
-                                              pinned=True)
 
 
 # --- posts in the first two discussions --------------------------------------------------

@@ -1,6 +1,6 @@
 """The command line: ``flask users create``, ``flask users token`` and ``flask demo seed``."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -253,3 +253,61 @@ def test_demo_seed_fills_in_what_is_missing(runner, db):
     assert _counts(db)["memberships"] == full["memberships"] - 1
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     assert _counts(db) == full
+
+
+def _utc(moment):
+    """A stored time as an aware UTC datetime, whichever database returned it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_demo_people_joined_on_different_days_and_some_went_quiet(runner, db):
+    started = utcnow()
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        cohort = session.scalar(select(Cohort).where(Cohort.name == DEMO_COHORT))
+        members = session.scalars(select(Membership).where(
+            Membership.cohort_id == cohort.id)).all()
+        joined = {m.user.email: _utc(m.joined_at) for m in members}
+        # Spread over the cohort's first two weeks, on at least three different days.
+        assert len({moment.date() for moment in joined.values()}) >= 3
+        assert all(cohort.starts_on - timedelta(days=1) <= moment.date()
+                   <= cohort.starts_on + timedelta(days=14) for moment in joined.values())
+        active = {m.user.email: _utc(m.last_active_at) for m in members}
+        assert all(active[email] >= joined[email] for email in joined)
+        learners = [m.user.email for m in members if m.role == "learner"]
+        assert any(active[email] <= started - timedelta(days=7) for email in learners)
+        assert any(active[email] >= started - timedelta(days=2) for email in learners)
+        # Most learners are still around; a few went quiet.
+        assert sum(active[email] <= started - timedelta(days=7) for email in learners) < 4
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        again = session.scalars(select(Membership).where(
+            Membership.cohort_id == cohort.id)).all()
+        assert {m.user.email: (_utc(m.joined_at), _utc(m.last_active_at)) for m in again} == {
+            email: (joined[email], active[email]) for email in joined}
+
+
+def test_demo_notifications_are_stamped_when_things_happened(runner, db):
+    from app.notifications.models import Notification
+
+    started = utcnow()
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        rows = session.execute(select(Notification.kind, Notification.created_at,
+                                      Notification.user_id)).all()
+        stamped = [_utc(created_at) for _, created_at, _ in rows]
+        assert len({moment.date() for moment in stamped}) >= 3
+        assert all(started - timedelta(days=15) <= moment < started for moment in stamped)
+        # Each module's opening is told at the moment it opened, to the members of then.
+        opened = {m.id: _utc(m.released_at) for m in session.scalars(select(CohortModule))
+                  if m.released_at is not None}
+        releases = [_utc(created_at) for kind, created_at, _ in rows
+                    if kind == "module_released"]
+        assert releases and set(releases) <= set(opened.values())
+        first_told = {user_id for kind, created_at, user_id in rows
+                      if kind == "module_released" and _utc(created_at) == min(releases)}
+        assert 0 < len(first_told) < 9  # later joiners were not there yet
+    count = len(rows)
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with db() as session:
+        assert session.scalar(select(func.count(Notification.id))) == count

@@ -73,8 +73,8 @@ class AcceptInvitationForm(ChoosePasswordForm):
                        description="Shown to the people in your cohorts.",
                        render_kw={"autocomplete": "name"})
     timezone = SelectField("Your time zone",
-                           description="Release times and due dates are shown in it. You can "
-                                       "change it later in Settings.")
+                           description="Times, such as when modules open and when work is due, are "
+                                       "shown in it. You can change it later in Settings.")
     submit = SubmitField("Create my account")
 
     def __init__(self, *args, **kwargs):
@@ -98,7 +98,7 @@ class ProfileForm(FlaskForm):
     intro = StringField("Intro (optional)", validators=[Length(max=160)],
                         description="One line about yourself that the people in your cohorts "
                                     "see beside your name, e.g. what you hope to learn.")
-    timezone = SelectField("Time zone", description="Dates and release times are shown in it.")
+    timezone = SelectField("Time zone", description="Dates and times are shown in it.")
     submit = SubmitField("Save profile")
 
     def __init__(self, *args, **kwargs):

@@ -233,7 +233,7 @@ def sort_modules(program_id: int):
         flash("The form expired; try again.", "error")
         return redirect(url_for("cohorts.program", program_id=program_id))
     sort_modules_by_release(user, program_id)
-    flash("Modules sorted by release day: learners get them in this order.", "success")
+    flash("Modules sorted by the day they open: learners get them in this order.", "success")
     return redirect(url_for("cohorts.program", program_id=program_id, _anchor="modules-heading"))
 
 

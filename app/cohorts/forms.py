@@ -106,13 +106,13 @@ class ModuleForm(FlaskForm):
                          description="Markdown: **bold**, _italic_, lists, links, headings.",
                          render_kw={"rows": 10})
     release_offset_days = IntegerField(
-        "Release offset (days after the cohort starts)", default=0,
+        "Opens after (days from the cohort's start)", default=0,
         validators=[InputRequired("Enter a number of days."), NumberRange(0, 3650)],
-        description="0 releases it on the cohort's first day; 7 a week later.",
+        description="0 opens it on the cohort's first day; 7 a week later.",
         render_kw={"min": 0, "max": 3650})
-    release_time = TimeField("Release time (cohort's local time)", default=time(9, 0),
+    release_time = TimeField("Opening time (cohort time)", default=time(9, 0),
                              validators=[InputRequired("Enter a time such as 09:00.")],
-                             description="Each cohort releases at this time in its own time "
+                             description="Each cohort opens it at this time in its own time "
                                          "zone.")
     submit = SubmitField("Save module")
     #: Shows the content as learners will see it; nothing is saved.
@@ -140,10 +140,10 @@ class DeleteModuleForm(FlaskForm):
 class MoveReleaseForm(FlaskForm):
     """A new local date and time for a module's release, in the cohort's time zone."""
 
-    on = DateField("New release date", validators=[InputRequired("Enter a date.")])
-    at = TimeField("Time (cohort's local time)", default=time(9, 0),
+    on = DateField("New opening date", validators=[InputRequired("Enter a date.")])
+    at = TimeField("Time (cohort time)", default=time(9, 0),
                    validators=[InputRequired("Enter a time such as 09:00.")])
-    submit = SubmitField("Move the release")
+    submit = SubmitField("Move the opening")
 
 
 class LaunchForm(FlaskForm):
@@ -152,9 +152,9 @@ class LaunchForm(FlaskForm):
     name = StringField("Cohort name", validators=[DataRequired(), Length(max=200)],
                        description="For example: Leadership, spring 2026, Berlin office.")
     starts_on = DateField("Start date", validators=[InputRequired("Enter a start date.")],
-                          description="Modules with offset 0 are released on this day.")
+                          description="Modules with offset 0 open on this day.")
     timezone = SelectField("Time zone",
-                           description="Modules are released at their local time in this zone.")
+                           description="Modules open at their local time in this zone.")
     anonymity = RadioField("Anonymous posting", choices=ANONYMITY_CHOICES, default="peers",
                            validators=[InputRequired("Choose who may see authors' names.")])
     submit = SubmitField("Launch cohort")
@@ -172,7 +172,7 @@ class AnnouncementForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Give the announcement a title."),
                                              Length(max=120)],
                         description="One line, at most 120 characters: it is also the "
-                                    "notice's title and the e-mail's subject.",
+                                    "notification's title and the e-mail's subject.",
                         render_kw={"maxlength": 120, "autocomplete": "off"})
     body = TextAreaField("Announcement",
                          validators=[DataRequired("Write what you want to tell the cohort."),

@@ -60,7 +60,7 @@ def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None
     can store a made-up past instant that stages and due dates would be computed from.
     """
     if module.released_at is not None:
-        raise Conflict("This module is already released; its release cannot move.",
+        raise Conflict("This module is already open; its opening cannot move.",
                        code="already_released")
     if release_at is not None and release_at <= now:
         raise Invalid(fields={field: PAST_RELEASE})
@@ -70,8 +70,8 @@ def _reschedule(user: User, module: CohortModule, *, release_at: datetime | None
         # Already open to learners (the scheduler has not caught up yet): keep the time they
         # saw it open, and never hide again what they may have read.
         if release_at is not None:
-            raise Conflict("Learners can already see this module; its release cannot move "
-                           "later.", code="already_released")
+            raise Conflict("Learners can already see this module; it cannot open later.",
+                           code="already_released")
         release_module(module.id, now=now)
         return module
     new_at = now if release_at is None else release_at

@@ -139,7 +139,7 @@ def move_release(cohort_id: int, module_id: int):
             flash(error.message, "info")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
         else:
-            flash("Release moved. The timeline and the scheduler follow the new time.",
+            flash("Opening moved. The timeline and the scheduler follow the new time.",
                   "success")
             return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     page = get_module_page(user, cohort_id, module_id, now)
@@ -169,7 +169,7 @@ def confirm_release(cohort_id: int, module_id: int):
     module = get_module_to_release(current_user._get_current_object(), cohort_id, module_id)
     back = "module" if request.args.get("back") == "module" else "cohort"
     if module.released_at is not None:
-        flash("This module is already released.", "info")
+        flash("This module is already open.", "info")
         return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     counts = member_counts([cohort_id])[cohort_id]
     return render_template("cohorts/release_confirm.html", cohort=module.cohort, module=module,
@@ -187,7 +187,7 @@ def release_now(cohort_id: int, module_id: int):
     except Conflict as error:
         flash(error.message, "info")
     else:
-        flash("Released. Members are being notified.", "success")
+        flash("Opened. Members are being notified.", "success")
     if request.form.get("back") == "module":
         return redirect(url_for("cohorts.module", cohort_id=cohort_id, module_id=module_id))
     return redirect(url_for("cohorts.cohort", cohort_id=cohort_id))

@@ -27,7 +27,7 @@ class PromptForm(FlaskForm):
     respond_after_days = IntegerField(
         "Replies open after (days)", default=PROMPT_DEFAULTS["respond_after_days"],
         invalid_value_message=WHOLE_DAYS,
-        description="Days after the module's release. Reflections open at release.",
+        description="Days after the module opens. Reflections open when it opens.",
         render_kw={"min": 0, "max": 365})
     synthesize_after_days = IntegerField(
         "Synthesis opens after (days)", default=PROMPT_DEFAULTS["synthesize_after_days"],

@@ -305,7 +305,7 @@ def moderate_thread(user: User, thread_id: int, action: str, reason: str = "", *
 def _advance(access: ThreadAccess, now: datetime) -> None:
     """Move the thread one stage on and announce it (once: the stage job then skips it)."""
     if not access.is_open:
-        raise Conflict("This discussion opens when its module is released.",
+        raise Conflict("This discussion opens when its module opens.",
                        code="not_released")
     if access.stage == CLOSED:
         raise Conflict("This discussion has already closed.", code="already_closed")

@@ -190,8 +190,9 @@ def _days(n: int) -> str:
 
 
 def _stage_fact(what: str, days: int) -> str:
-    """'Replies open 2 days after release' (or 'at release')."""
-    return f"{what} at release" if days == 0 else f"{what} {_days(days)} after release"
+    """'Replies open 2 days after the module opens' (or 'when the module opens')."""
+    return (f"{what} when the module opens" if days == 0
+            else f"{what} {_days(days)} after the module opens")
 
 
 def _shared_facts(item: Prompt | Thread) -> list[str]:

@@ -316,7 +316,7 @@ def delete_post(post_id: int):
     form = forms.DeletePostForm()
     if form.validate_on_submit():
         posting.delete_post(user, post_id, now=now)
-        flash("The post is deleted. Replies to it stay in the thread.", "success")
+        flash("The post is deleted. Replies to it stay in the discussion.", "success")
         return redirect(url_for("threads.thread", thread_id=target.access.thread.id,
                                 _anchor="posts"))
     return render_template("discussions/post_delete.html", form=form, target=target,

@@ -186,7 +186,7 @@ class ThreadAccess:
     def what_now(self) -> str:
         """One sentence: what the viewer may do now."""
         if not self.is_open:
-            return "This discussion opens when its module is released."
+            return "This discussion opens when its module opens."
         if self.stage == CLOSED:
             if not self.can_see_posts:
                 # Post first holds after the close: the posts were written for those who

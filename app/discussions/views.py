@@ -71,7 +71,7 @@ def delete_prompt(module_id: int, prompt_id: int):
     if form.validate_on_submit():
         title = prompt.title
         services.delete_prompt(user, module_id, prompt_id)
-        flash(f"Prompt “{title}” deleted. Running cohorts keep their threads.", "success")
+        flash(f"Prompt “{title}” deleted. Running cohorts keep their discussions.", "success")
         return _program_page(module)
     return render_template("discussions/prompt_delete.html", form=form, module=module,
                            prompt=prompt)

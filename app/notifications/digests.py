@@ -85,9 +85,9 @@ def _send_digest(user_id: int, email: str, day: date, at: datetime, *, now: date
                  for _id, title, link in notices]
         body = ("What happened in your cohorts since your last digest:\n\n"
                 + "\n".join(lines)
-                + f"\n\nChoose how notices reach you: {preferences_target().url}\n")
-        subject = ("Your daily digest: 1 notice" if len(notices) == 1
-                   else f"Your daily digest: {len(notices)} notices")
+                + f"\n\nChoose how notifications reach you: {preferences_target().url}\n")
+        subject = ("Your daily digest: 1 notification" if len(notices) == 1
+                   else f"Your daily digest: {len(notices)} notifications")
         queued = session.scalar(
             insert_for(session)(OutboxEmail)
             .values(to_address=email, user_id=user_id, subject=subject, body_text=body,

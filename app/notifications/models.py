@@ -51,7 +51,7 @@ KINDS: dict[str, Kind] = {
     "review_received": Kind("A peer's review of your work arrives", "email"),
     "reviews_reminder": Kind("A reminder that you still owe reviews, before the window "
                              "closes", "email"),
-    "review_moderated": Kind("A facilitator releases or hides a review you wrote", "email"),
+    "review_moderated": Kind("A facilitator passes on or hides a review you wrote", "email"),
     "reviews_waiting": Kind("A review is held or flagged, or work is short of reviews at "
                             "its feedback-by date (facilitators)", "email"),
     "nudge": Kind("Nudges from facilitators", "email"),

@@ -106,7 +106,7 @@ def notify(kind: str, recipients: Select, *, dedupe_key: str, title: str, target
     ).all()
     text = f"{body}\n\n" if body else ""
     text += (f"Open it: {target.url}\n\n"
-             f"Choose how notices reach you: {preferences_target().url}\n")
+             f"Choose how notifications reach you: {preferences_target().url}\n")
     queued_at = literal(now, OutboxEmail.created_at.type)
     session.execute(
         insert(OutboxEmail)

@@ -64,7 +64,7 @@ class AssignmentForm(FlaskForm):
     submit_days = IntegerField(
         "Submissions due after (days)", default=ASSIGNMENT_DEFAULTS["submit_days"],
         invalid_value_message=WHOLE_NUMBER,
-        description="Days after the module's release.", render_kw={"min": 0, "max": 365})
+        description="Days after the module opens.", render_kw={"min": 0, "max": 365})
     review_days = IntegerField(
         "Reviews due after (days)", default=ASSIGNMENT_DEFAULTS["review_days"],
         invalid_value_message=WHOLE_NUMBER,

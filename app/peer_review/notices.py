@@ -45,7 +45,7 @@ def review_held(access: AssignmentAccess, review: Review, *, now: datetime) -> N
            title=f"A review on “{access.assignment.title}” ({access.cohort.name}) waits for "
                  "you before its author sees it",
            body=("The reviewer kept phrasings the kindness check asked them to reconsider: "
-                 f"{review.held_phrases}. Release it, or hide it with a reason."),
+                 f"{review.held_phrases}. Pass it on to the author, or hide it with a reason."),
            target=review_board_target(access.cohort.id, access.assignment.id), now=now)
 
 
@@ -56,7 +56,7 @@ def review_flagged(access: AssignmentAccess, review: Review, *, now: datetime) -
            title=f"A review on “{access.assignment.title}” ({access.cohort.name}) was "
                  "flagged as harmful",
            body=(f"Its author said: {review.flag_reason} It is hidden from them until you "
-                 "release it or hide it with a reason."),
+                 "pass it on or hide it with a reason."),
            target=review_board_target(access.cohort.id, access.assignment.id), now=now)
 
 
@@ -65,7 +65,7 @@ def review_moderated(access: AssignmentAccess, review: Review, verb: str, *,
     """Tell a reviewer a facilitator released or hid their review, and why."""
     title = access.assignment.title
     if verb == "released":
-        headline = f"Your review on “{title}” ({access.cohort.name}) was released to its author"
+        headline = f"Your review on “{title}” ({access.cohort.name}) was passed on to its author"
         body = "A facilitator read it and passed it on. Thank you for reviewing."
     else:
         headline = f"Your review on “{title}” ({access.cohort.name}) was hidden by a facilitator"

@@ -410,9 +410,9 @@ class PeerReviewParts:
         ).all()
         parts = []
         for assignment, criteria, points in rows:
-            due = ("Submissions due at release" if assignment.submit_days == 0 else
+            due = ("Submissions due when the module opens" if assignment.submit_days == 0 else
                    f"Submissions due {_plural(assignment.submit_days, 'day', 'days')} "
-                   "after release")
+                   "after the module opens")
             parts.append(ModulePart(
                 kind="assignment", id=assignment.id, module_id=assignment.module_id,
                 position=assignment.position, title=assignment.title,

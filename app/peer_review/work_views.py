@@ -336,7 +336,7 @@ def reassign_review(review_id: int):
 def release_review(review_id: int):
     """Pass a held or flagged review on to its author."""
     return _board_action(review_id, lambda user, now: board.release_review(
-        user, review_id, now=now), "The review is released to its author.")
+        user, review_id, now=now), "The review is passed on to its author.")
 
 
 @bp.post("/reviews/<int:review_id>/hide")

@@ -30,8 +30,8 @@ def add_module(page: Page, title: str, content: str, offset_days: int) -> None:
     form = page.locator("main form")
     form.get_by_label("Title").fill(title)
     form.get_by_label("Content").fill(content)
-    form.get_by_label("Release offset").fill(str(offset_days))
-    form.get_by_label("Release time (cohort's local time)").fill("09:00")
+    form.get_by_label("Opens after").fill(str(offset_days))
+    form.get_by_label("Opening time (cohort time)").fill("09:00")
     form.get_by_role("button", name="Add module").click()
     expect(page.get_by_role("status")).to_have_text(f"Module “{title}” added.")
     expect(page.get_by_role("heading", level=3, name=title, exact=True)).to_be_visible()
@@ -178,7 +178,7 @@ def test_module_released_by_a_facilitator_reaches_an_open_learner_page(new_page,
     assert_accessible(facilitator)
     facilitator.get_by_role("button", name=re.compile(r"^Release now and notify")).click()
     expect(facilitator.get_by_role("status")).to_have_text(
-        "Released. Members are being notified.")
+        "Opened. Members are being notified.")
     expect(release_week_2).to_have_count(0)
     assert_accessible(facilitator)
 

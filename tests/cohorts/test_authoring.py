@@ -380,7 +380,7 @@ def test_the_preview_shows_the_module_as_learners_will_see_it(app, db, client, l
     page = client.get(f"/programs/{program_id}/modules/{module_id}/preview").get_data(
         as_text=True)
     assert "<strong>this</strong>" in page and "<script>alert" not in page
-    assert "eleased 14 days after the cohort starts, 09:00 local" in page
+    assert "pens 14 days after the cohort starts, 09:00 local" in page
 
 
 def test_a_module_is_deleted_after_confirming(app, db, client, login, authored):

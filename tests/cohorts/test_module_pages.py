@@ -62,7 +62,7 @@ def test_a_facilitator_looks_ahead_and_releases_now(app, db, client, login):
     cohort, learner, facilitator, _, second = make_cohort(app, db)
     login(client, facilitator)
     ahead = client.get(f"/cohorts/{cohort.id}/modules/{second.id}").get_data(as_text=True)
-    assert "Secret plan text" in ahead and "Not released yet" in ahead
+    assert "Secret plan text" in ahead and "Not open yet" in ahead
     response = client.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/release", {},
                                 token_from=f"/cohorts/{cohort.id}")
     assert response.status_code == 302
@@ -100,7 +100,7 @@ def test_a_facilitator_moves_a_release_to_a_local_time_in_the_cohorts_zone(app, 
     cohort, _, facilitator, _, second = make_cohort(app, db, timezone="America/New_York")
     login(client, facilitator)
     page = client.get(f"/cohorts/{cohort.id}/modules/{second.id}").get_data(as_text=True)
-    assert "Move the release" in page and "America/New_York" in page
+    assert "Move the opening" in page and "America/New_York" in page
     day = datetime.now(UTC).date() + timedelta(days=20)
     response = client.post_form(f"/cohorts/{cohort.id}/modules/{second.id}/schedule",
                                 {"on": day.isoformat(), "at": "14:30"})
@@ -115,7 +115,7 @@ def test_a_facilitator_moves_a_release_to_a_local_time_in_the_cohorts_zone(app, 
             AuditEntry.action == "module.release_moved")).one()
         assert event.actor_id == facilitator.id
     followed = client.get(f"/cohorts/{cohort.id}/modules/{second.id}").get_data(as_text=True)
-    assert "Release moved" in followed
+    assert "Opening moved" in followed
     assert 'value="14:30"' in followed
 
 
@@ -148,7 +148,7 @@ def test_only_the_cohorts_staff_move_releases(app, db, client, login):
     path = f"/cohorts/{cohort.id}/modules/{second.id}/schedule"
     form = {"on": "2099-01-01", "at": "09:00"}
     login(client, learner)
-    assert "Move the release" not in client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "Move the opening" not in client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
     assert client.post_form(path, form, token_from="/").status_code == 403
     for user in (outsider, other_staff):
         browser = app.test_client()
@@ -187,7 +187,7 @@ def test_a_released_module_cannot_be_moved(app, db, client, login):
                                on=now.date() + timedelta(days=3), at=time(9), now=now)
     login(client, facilitator)
     page = client.get(f"/cohorts/{cohort.id}/modules/{first.id}").get_data(as_text=True)
-    assert "Move the release" not in page
+    assert "Move the opening" not in page
 
 
 def test_releasing_an_open_module_keeps_the_time_learners_saw_it_open(app, db, client, login):
@@ -229,8 +229,8 @@ def test_release_now_on_the_module_page_returns_to_that_page(app, db, client, lo
     assert response.status_code == 302
     assert response.headers["Location"].endswith(page)
     followed = client.get(page).get_data(as_text=True)
-    assert "Released. Members are being notified." in followed
-    assert "Move the release" not in followed
+    assert "Opened. Members are being notified." in followed
+    assert "Move the opening" not in followed
 
 
 def test_release_now_asks_first_and_says_who_will_be_notified(app, db, client, login):

@@ -2,7 +2,7 @@
 
 Cohort A started yesterday: week 1 is open, week 2 opens in a week. Each role asks for the
 module list, both module pages, and for every way to change the schedule (API release or
-move, the page's "Release now" and "Move the release"). A role that may not see cohort A
+move, the page's "Release now" and "Move the opening"). A role that may not see cohort A
 gets the same 404 as for a cohort that does not exist; a learner who sees it but may not
 change it gets a 403; and a refused change leaves the schedule as it was.
 """
@@ -20,7 +20,7 @@ from tests.factories import add_member, create_module, create_program, create_us
 from tests.http import bearer, token_for
 
 #: role → (module list API, open module page, unreleased module page,
-#:         API release/move, page "Release now", page "Move the release")
+#:         API release/move, page "Release now", page "Move the opening")
 MATRIX = {
     # The unreleased module's page says when it opens, without its content.
     "learner": (200, 200, 200, 403, 403, 403),

@@ -312,7 +312,7 @@ def test_staff_see_a_release_whose_notices_failed_and_can_send_them_again(app, d
     login(client, cohort["facilitator"])
     page = client.get(f"/cohorts/{cohort['cohort']}").get_data(as_text=True)
     assert "Members have not been notified yet" in page
-    assert "failed 1 time;" in page and "Send the notices now" in page
+    assert "failed 1 time;" in page and "Send the notifications now" in page
     client.post_form(f"/cohorts/{cohort['cohort']}/modules/{cohort['open']}/release", {},
                      token_from=f"/cohorts/{cohort['cohort']}")
     with db() as session:

@@ -237,8 +237,9 @@ def test_prompt_parts_state_the_offsets_and_link_to_the_edit_page(app, authoring
     with app.test_request_context():
         assert link_url(part.link) == \
             f"/modules/{authoring.module_id}/prompts/{prompt.id}/edit"
-    assert part.facts == ("Replies open at release", "Synthesis opens 1 day after release",
-                          "Closes 7 days after release", "Reply to at least 1 peer",
+    assert part.facts == ("Replies open when the module opens",
+                          "Synthesis opens 1 day after the module opens",
+                          "Closes 7 days after the module opens", "Reply to at least 1 peer",
                           "Anonymous posting allowed")
 
 

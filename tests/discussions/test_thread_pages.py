@@ -462,7 +462,7 @@ def test_learners_cannot_open_a_thread_before_its_module_is_released(app, client
     client.post_form("/logout", {}, token_from="/")
     login(client, d.people["facilitator_a"])
     page = _page(client, d.future_thread.id)
-    assert "This discussion opens when its module is released." in page
+    assert "This discussion opens when its module opens." in page
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, d):

@@ -121,7 +121,7 @@ def test_under_double_blind_neither_learner_can_find_the_other(app, call, client
     assert "A peer reviewed your work" in ada_sees  # inbox and e-mail
     assert "Reviewer 1" in ada_sees and "A peer" in bram_sees
     assert f"submission-{ids['ada_submission']}.pdf" in bram_sees  # the neutral file name
-    assert "released to its author" in bram_sees  # the moderation notice
+    assert "passed on to its author" in bram_sees  # the moderation notice
     with app.app_context():
         assert get_session().scalars(select(OutboxEmail).where(
             OutboxEmail.user_id == ada.id)).first() is not None

@@ -269,7 +269,8 @@ def test_assignment_parts_summarise_the_rubric_and_link_to_the_edit_page(app, au
         assert link_url(part.link) == \
             f"/modules/{authoring.module_id}/assignments/{assignment.id}/edit"
     assert part.facts[0] == "3 peer reviews each, 4 criteria, up to 12 points"
-    assert part.facts[1:] == ("Submissions due 4 days after release", "Reviews due 3 days later")
+    assert part.facts[1:] == ("Submissions due 4 days after the module opens",
+                              "Reviews due 3 days later")
 
 
 def test_due_dates_keep_local_time_across_the_daylight_saving_change(app, authoring):

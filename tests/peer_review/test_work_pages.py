@@ -375,7 +375,7 @@ def test_the_board_lists_the_work_and_its_actions_redirect_back(app, db, client,
     assert f'id="hide-held-{held.id}-error"' in page
     released = client.post_form(f"/reviews/{held.id}/release", {}, token_from=board)
     assert released.status_code == 302 and released.headers["Location"] == board
-    assert "The review is released to its author." in page_of(client, board)
+    assert "The review is passed on to its author." in page_of(client, board)
     reassigned = client.post_form(f"/reviews/{in_progress.id}/reassign", {}, token_from=board)
     assert reassigned.status_code == 302
     # A second click (another tab, a stale board) says what happened instead of failing.
