@@ -101,7 +101,8 @@ def pytest_xdist_make_scheduler(config, log):
 
     The browser tests share one live server and one Chromium per worker; a second set would
     cost more than it saves, except for the crawl of every page, which takes as long as all
-    the others together and so gets a worker (and a server) of its own. (xdist's
+    the others together: its roles go wherever a worker is free (each worker that takes
+    one starts its own server). (xdist's
     ``loadgroup`` no longer sees its groups under pytest 9, whose node ids cannot be
     renamed, so the grouping is done by the scheduler here.)
     """
@@ -110,7 +111,7 @@ def pytest_xdist_make_scheduler(config, log):
     class BrowserTestsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.startswith("tests/browser/test_every_page.py"):
-                return "browser-pages"  # the long crawl: beside the others, not after them
+                return nodeid  # the long crawl, one role at a time: beside the others
             return "browser" if nodeid.startswith("tests/browser/") else nodeid
 
     return BrowserTestsTogether(config, log)

@@ -5,7 +5,8 @@ home page (one page per address shape: ``/threads/7`` and ``/threads/8`` are the
 page), so a page added later is checked as soon as something links to it. On each page, at
 both widths: the link answered below 400, nothing scrolls sideways, and axe-core finds
 nothing serious or critical. A screenshot of each page at each width is kept in
-``test-artifacts/pages/`` (CI keeps that folder).
+``test-artifacts/pages/<role>/<width>/`` (JPEG, quicker to write than PNG; CI keeps that
+folder).
 """
 
 import re
@@ -63,7 +64,7 @@ def check(page: Page, role: str, width: str, path: str) -> list[str]:
     name = shape(path).strip("/").replace("/", "_") or "home"
     folder = SCREENSHOTS / role / width
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / f"{name}.png", full_page=True)
+    page.screenshot(path=folder / f"{name}.jpg", full_page=True, type="jpeg", quality=70)
     return problems
 
 
