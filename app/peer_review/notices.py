@@ -14,7 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import Integer, literal, select
 
+from app.accounts.models import User
 from app.cohorts.access import staff_recipients
+from app.db import get_session
 from app.links import assignment_target, review_board_target, submission_target
 from app.notifications.services import notify
 from app.peer_review.access import AssignmentAccess
@@ -31,10 +33,13 @@ def review_received(access: AssignmentAccess, submission: Submission, review: Re
     from app.peer_review.results import gate_sentence
 
     title = access.assignment.title
+    author_zone = get_session().scalar(select(User.timezone).where(
+        User.id == submission.author_id)) or "UTC"
     notify("review_received", _one(submission.author_id),
            dedupe_key=f"review_received:{review.id}",
            title=f"A peer reviewed your work on “{title}” ({access.cohort.name})",
-           body=gate_sentence(access.assignment, access.dates, submission.author_id, now),
+           body=gate_sentence(access.assignment, access.dates, submission.author_id, now,
+                              author_zone),
            target=submission_target(access.cohort.id, submission.id), now=now)
 
 

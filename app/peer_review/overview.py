@@ -77,7 +77,8 @@ def get_overview(user: User, assignment_id: int, *, now: datetime) -> Overview:
         helpfulness=reviewer_helpfulness(user.id, assignment_id),
         results_open=opened,
         gate=("" if own is None or opened
-              else gate_sentence(access.assignment, access.dates, user.id, now)),
+              else gate_sentence(access.assignment, access.dates, user.id, now,
+                                 user.timezone)),
         rubric=_rubric(access.assignment.rubric_id))
 
 

@@ -10,6 +10,7 @@ work", facilitators and the program's owner see both names; without it, names sh
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -88,11 +89,13 @@ def results_open(assignment: CohortAssignment, dates: Dates, author_id: int,
 
 
 def gate_sentence(assignment: CohortAssignment, dates: Dates, author_id: int,
-                  now: datetime) -> str:
-    """When the author can read their reviews, in a sentence ("" when they can now)."""
+                  now: datetime, timezone: str) -> str:
+    """When the author can read their reviews, in a sentence ("" when they can now), with
+    the date in ``timezone`` (the author's)."""
     if results_open(assignment, dates, author_id, now):
         return "You can read it now."
-    when = f"{dates.reviews_due:%d %b %Y, %H:%M} UTC"
+    local = dates.reviews_due.astimezone(ZoneInfo(timezone))
+    when = f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
     if assignment.results_after == "window_closed":
         return f"Everyone's reviews open when the review window closes, {when}."
     owed = assignment.reviews_required - reviews_done(author_id, assignment.id)
@@ -235,7 +238,8 @@ def get_submission_view(user: User, submission_id: int, *, now: datetime) -> Sub
         author=present_side(submission.author_id, "A peer", viewer,
                             names.get(submission.author_id, ""), double_blind=blind),
         results_open=opened,
-        gate="" if opened else gate_sentence(access.assignment, access.dates, user.id, now),
+        gate="" if opened else gate_sentence(access.assignment, access.dates, user.id, now,
+                                             user.timezone),
         reviews=views, medians=medians_of(rubric, published) if opened else [],
         rubric=rubric)
 

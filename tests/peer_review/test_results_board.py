@@ -3,10 +3,13 @@ medians, who is shown as whom, ratings and flags, held reviews, the board and it
 and the deadline job's reminders and feedback-by promise."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts.models import User
+from app.db import get_session
 from app.errors import Conflict, Invalid, NotAllowed, NotFound
 from app.notifications.models import Notification
 from app.peer_review import board, results, reviewing, submitting
@@ -229,3 +232,18 @@ def test_the_deadline_job_reminds_and_escalates_exactly_once(app, db, p):
         assert _kinds(session, "reviews_waiting") == sorted(staff * 3)
         assert session.scalar(select(func.count()).select_from(Submission).where(
             Submission.escalated_at.is_not(None))) == len(ids)
+
+
+def test_the_gate_gives_the_date_in_the_authors_time_zone(app, db, p):
+    with db() as session:
+        session.get(User, p.people["learner_a"].id).timezone = "Asia/Tokyo"
+    with app.app_context():
+        a = get_session().get(User, p.people["learner_a"].id)
+        ids = _submit(p, p.learners[:3])
+        _give(p, p.people["peer_1"])  # reviews learner_a's work: she is told
+        view = results.get_submission_view(a, ids[a.id], now=LATER)
+        tokyo = REVIEWS_DUE.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert f"{tokyo:%a %d %b %Y, %H:%M} JST" in view.gate and "UTC" not in view.gate
+        notice = get_session().scalars(select(Notification).where(
+            Notification.user_id == a.id, Notification.kind == "review_received")).one()
+        assert f"{tokyo:%H:%M} JST" in notice.body
