@@ -198,7 +198,7 @@ def api_user():
         return g.api_user
     header = request.headers.get("Authorization", "")
     if header:
-        from app.accounts.services import authenticate_api_token
+        from app.accounts.tokens import authenticate_api_token
 
         scheme, _, secret = header.partition(" ")
         user = None

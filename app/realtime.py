@@ -185,7 +185,7 @@ def socket_user():
     Browsers authenticate with the session cookie (re-checked on every event, so a
     revoked session stops working at once); integrations pass ``auth: {token}``.
     """
-    from app.accounts.services import authenticate_api_token
+    from app.accounts.tokens import authenticate_api_token
 
     if current_user.is_authenticated:
         return current_user._get_current_object()
@@ -204,7 +204,7 @@ class RootNamespace(Namespace):
         Sockets also join the room of what signed them in (``session:ID`` or
         ``token:ID``), so signing out or revoking the token closes them.
         """
-        from app.accounts.services import get_valid_api_token
+        from app.accounts.tokens import get_valid_api_token
 
         user = current_user._get_current_object() if current_user.is_authenticated else None
         if user is not None:

@@ -98,7 +98,8 @@ def seed(database_url: str, learners: int, rounds: int) -> dict:
 
     from app import create_app
     from app.accounts.models import ApiToken, User
-    from app.accounts.services import TOKEN_PREFIX, hash_secret
+    from app.accounts.services import hash_secret
+    from app.accounts.tokens import TOKEN_PREFIX
     from app.cohorts.models import Cohort, CohortModule, Membership, Program
     from app.db import Model, get_database
     from app.models import import_all_models

@@ -20,7 +20,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from werkzeug.test import TestResponse
 
-from app.accounts.services import issue_api_token
+from app.accounts.tokens import issue_api_token
 from app.db import Model, get_database, utcnow
 
 #: The base URI under which the served document is registered for ``$ref`` resolution.

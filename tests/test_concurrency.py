@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.services import issue_api_token
+from app.accounts.tokens import issue_api_token
 from app.cohorts.models import Cohort, Membership, Module
 from app.db import get_session, utcnow
 from app.discussions.models import Prompt

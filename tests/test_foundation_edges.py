@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 
 from app.accounts import services as accounts
+from app.accounts import tokens
 from app.accounts.models import User
 from app.audit import AuditEntry
 from app.db import utcnow
@@ -14,7 +15,7 @@ HUGE = 2**31  # one past the largest INTEGER id
 def test_an_id_beyond_the_integer_range_is_a_404_not_a_database_error(app, db, client, login):
     with db() as session:
         user = create_user(session)
-        _, secret = accounts.issue_api_token(user, name="t", now=utcnow())
+        _, secret = tokens.issue_api_token(user, name="t", now=utcnow())
     bearer = {"Authorization": f"Bearer {secret}"}
     for path in (f"/api/v1/cohorts/{HUGE}", f"/api/v1/programs/{HUGE}"):
         response = client.get(path, headers=bearer)
@@ -42,7 +43,7 @@ def test_my_tokens_are_paginated_with_a_cursor(app, db, client):
     with db() as session:
         user = create_user(session)
         for n in range(5):
-            _, secret = accounts.issue_api_token(user, name=f"t{n}", now=utcnow())
+            _, secret = tokens.issue_api_token(user, name=f"t{n}", now=utcnow())
         total = session.scalar(select(func.count()).select_from(User))
         assert total == 1
     bearer = {"Authorization": f"Bearer {secret}"}

@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import Blueprint
 from pydantic import Field
 
-from app.accounts import services
+from app.accounts import services, tokens
 from app.api import (
     Page,
     PageQuery,
@@ -81,7 +81,7 @@ class UserListQuery(PageQuery):
 @limiter.limit(login_rate_limit)  # issuing a token is a sign-in
 def create_token(body: TokenRequest):
     """Issue a token; the secret is in this response only."""
-    token, secret = services.issue_api_token_for_credentials(
+    token, secret = tokens.issue_api_token_for_credentials(
         body.email, body.password, name=body.name, now=utcnow())
     out = TokenOut.model_validate(token)
     out.token = secret
@@ -134,7 +134,7 @@ def update_user(user, user_id: int, body: SiteRolesPatch):
 def list_tokens(user, query: PageQuery):
     """My tokens."""
     limit = check_limit(query.limit)
-    rows = services.list_api_tokens(user, after_id=decode_cursor(query.cursor), limit=limit + 1)
+    rows = tokens.list_api_tokens(user, after_id=decode_cursor(query.cursor), limit=limit + 1)
     return page_of(rows, limit, TokenOut.model_validate)
 
 
@@ -142,5 +142,5 @@ def list_tokens(user, query: PageQuery):
           summary="Revoke one of my API tokens")
 def revoke_token(user, token_id: int):
     """Revoke a token; it stops working at once."""
-    services.revoke_api_token(user, token_id, now=utcnow())
+    tokens.revoke_api_token(user, token_id, now=utcnow())
     return "", 204

@@ -4,7 +4,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from app.accounts import services
+from app.accounts import services, tokens
 from app.db import utcnow
 from app.errors import Invalid
 
@@ -37,7 +37,7 @@ def token(email: str, name: str) -> None:
     user = services.get_user_by_email(email)
     if user is None or user.is_disabled:
         raise click.ClickException(f"No active account for {email}.")
-    _, secret = services.issue_api_token(user, name=name, now=utcnow())
+    _, secret = tokens.issue_api_token(user, name=name, now=utcnow())
     click.echo(secret)
 
 

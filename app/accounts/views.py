@@ -14,6 +14,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
+from app.accounts import tokens as api_tokens
 from app.db import parse_id, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import limiter
@@ -189,17 +190,17 @@ def tokens():
     form = forms.NewTokenForm()
     new_secret = None
     if form.validate_on_submit():
-        _, new_secret = services.issue_api_token(user, name=form.name.data, now=utcnow())
+        _, new_secret = api_tokens.issue_api_token(user, name=form.name.data, now=utcnow())
         form = forms.NewTokenForm(formdata=None)
     return render_template("accounts/tokens.html", form=form, new_secret=new_secret,
-                           tokens=services.list_api_tokens(user), now=utcnow())
+                           tokens=api_tokens.list_api_tokens(user), now=utcnow())
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     """Revoke one of my tokens."""
-    services.revoke_api_token(current_user._get_current_object(), token_id, now=utcnow())
+    api_tokens.revoke_api_token(current_user._get_current_object(), token_id, now=utcnow())
     flash("Token revoked. Anything using it stops working now.", "success")
     return redirect(url_for("accounts.tokens"))
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts import services
+from app.accounts import tokens
 from app.accounts.models import User
 from app.audit import AuditEntry
 from app.db import utcnow
@@ -178,7 +178,7 @@ def test_the_list_shows_each_status(app, db, as_admin):
 def test_the_api_user_list_pages_with_a_cursor(app, db, client, admin):
     with db() as session:
         users = [create_user(session, email=f"api{n}@example.com") for n in range(3)]
-        _, secret = services.issue_api_token(admin, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(admin, name="", now=utcnow())
     headers = {"Authorization": f"Bearer {secret}"}
     first = client.get("/api/v1/users?limit=2", headers=headers).get_json()
     assert [item["email"] for item in first["items"]] == ["admin@example.com", "api0@example.com"]
@@ -194,7 +194,7 @@ def test_the_api_user_list_pages_with_a_cursor(app, db, client, admin):
 def test_the_api_user_list_is_for_admins_only(app, db, client):
     with db() as session:
         member = create_user(session)
-        _, secret = services.issue_api_token(member, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(member, name="", now=utcnow())
     response = client.get("/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "not_allowed"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import tokens
 from app.accounts.models import ApiToken, User
 from app.audit import AuditEntry
 from app.db import utcnow
@@ -43,7 +43,7 @@ def user(db):
 def test_issue_api_token_stores_only_the_hash(app, db, user):
     now = utcnow()
     with db():
-        token, secret = services.issue_api_token(user, name=" HR sync ", now=now)
+        token, secret = tokens.issue_api_token(user, name=" HR sync ", now=now)
     assert secret.startswith("cc_") and len(secret) > 40
     with db() as session:
         row = session.get(ApiToken, token.id)
@@ -59,41 +59,41 @@ def test_issue_api_token_stores_only_the_hash(app, db, user):
 def test_authenticate_api_token_follows_its_lifecycle(app, db, user):
     now = utcnow()
     with db():
-        token, secret = services.issue_api_token(user, name="", now=now)
+        token, secret = tokens.issue_api_token(user, name="", now=now)
     with db():
-        assert services.authenticate_api_token(secret, now).id == user.id
-        assert services.authenticate_api_token(secret + "x", now) is None
-        assert services.authenticate_api_token(secret[3:], now) is None
-        assert services.authenticate_api_token("", now) is None
+        assert tokens.authenticate_api_token(secret, now).id == user.id
+        assert tokens.authenticate_api_token(secret + "x", now) is None
+        assert tokens.authenticate_api_token(secret[3:], now) is None
+        assert tokens.authenticate_api_token("", now) is None
         expired = now + app.config["API_TOKEN_TTL"] + timedelta(seconds=1)
-        assert services.authenticate_api_token(secret, expired) is None
+        assert tokens.authenticate_api_token(secret, expired) is None
     with db():
-        services.revoke_api_token(user, token.id, now=now)
+        tokens.revoke_api_token(user, token.id, now=now)
     with db():
-        assert services.authenticate_api_token(secret, now) is None
+        assert tokens.authenticate_api_token(secret, now) is None
 
 
 def test_a_disabled_users_tokens_stop_working(app, db, user):
     now = utcnow()
     with db():
-        _, secret = services.issue_api_token(user, name="", now=now)
+        _, secret = tokens.issue_api_token(user, name="", now=now)
     with db() as session:
         session.get(User, user.id).is_disabled = True
     with db():
-        assert services.authenticate_api_token(secret, now) is None
+        assert tokens.authenticate_api_token(secret, now) is None
 
 
 def test_last_used_is_recorded_now_and_then(app, db, user):
     now = utcnow()
     with db():
-        token, secret = services.issue_api_token(user, name="", now=now)
+        token, secret = tokens.issue_api_token(user, name="", now=now)
     with db() as session:
-        services.authenticate_api_token(secret, now)
+        tokens.authenticate_api_token(secret, now)
         assert session.get(ApiToken, token.id).last_used_at == now
-        services.authenticate_api_token(secret, now + timedelta(minutes=1))
+        tokens.authenticate_api_token(secret, now + timedelta(minutes=1))
         assert session.get(ApiToken, token.id).last_used_at == now
         later = now + timedelta(minutes=10)
-        services.authenticate_api_token(secret, later)
+        tokens.authenticate_api_token(secret, later)
     with db() as session:
         assert session.get(ApiToken, token.id).last_used_at == later
 
@@ -102,18 +102,18 @@ def test_people_revoke_only_their_own_tokens(app, db, user):
     now = utcnow()
     with db() as session:
         other = create_user(session)
-        token, secret = services.issue_api_token(user, name="", now=now)
+        token, secret = tokens.issue_api_token(user, name="", now=now)
     with db(), pytest.raises(NotFound):
-        services.revoke_api_token(other, token.id, now=now)
+        tokens.revoke_api_token(other, token.id, now=now)
     with db():
-        assert services.authenticate_api_token(secret, now).id == user.id
+        assert tokens.authenticate_api_token(secret, now).id == user.id
 
 
 def test_issue_for_credentials_checks_the_password(app, db, user):
     with db():
-        _, secret = services.issue_api_token_for_credentials(user.email, PASSWORD, name="x",
+        _, secret = tokens.issue_api_token_for_credentials(user.email, PASSWORD, name="x",
                                                              now=utcnow())
-        assert services.authenticate_api_token(secret, utcnow()).id == user.id
+        assert tokens.authenticate_api_token(secret, utcnow()).id == user.id
 
 
 # --- the tokens page -------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_the_secret_is_shown_once(app, db, client, login, user):
 
 def test_revoking_from_the_page(app, db, client, new_client, login, user):
     with db():
-        token, secret = services.issue_api_token(user, name="old", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="old", now=utcnow())
     login(client, user)
     response = client.post_form(f"/settings/tokens/{token.id}/revoke", {},
                                 token_from="/settings/tokens")
@@ -149,7 +149,7 @@ def test_revoking_from_the_page(app, db, client, new_client, login, user):
 def test_someone_elses_token_cannot_be_revoked_from_the_page(app, db, client, login, user):
     with db() as session:
         other = create_user(session)
-        token, secret = services.issue_api_token(other, name="theirs", now=utcnow())
+        token, secret = tokens.issue_api_token(other, name="theirs", now=utcnow())
     login(client, user)
     response = client.post_form(f"/settings/tokens/{token.id}/revoke", {},
                                 token_from="/settings/tokens")
@@ -167,7 +167,7 @@ def test_the_tokens_page_needs_sign_in(app, client):
 
 def test_bearer_token_reads_me(app, db, client, user):
     with db():
-        _, secret = services.issue_api_token(user, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(user, name="", now=utcnow())
     response = client.get("/api/v1/me", headers=_bearer(secret))
     assert response.status_code == 200
     body = response.get_json()
@@ -178,7 +178,7 @@ def test_bearer_token_reads_me(app, db, client, user):
 
 def test_last_used_at_is_recorded_through_the_api(app, db, client, user):
     with db():
-        token, secret = services.issue_api_token(user, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="", now=utcnow())
     client.get("/api/v1/me", headers=_bearer(secret))
     with db() as session:
         assert session.get(ApiToken, token.id).last_used_at is not None
@@ -198,15 +198,15 @@ def test_no_credentials_get_401(app, client):
 
 def test_a_revoked_token_gets_401(app, db, client, user):
     with db():
-        token, secret = services.issue_api_token(user, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="", now=utcnow())
     with db():
-        services.revoke_api_token(user, token.id, now=utcnow())
+        tokens.revoke_api_token(user, token.id, now=utcnow())
     _assert_error(client.get("/api/v1/me", headers=_bearer(secret)), 401, "bad_token")
 
 
 def test_an_expired_token_gets_401(app, db, client, user):
     with db():
-        token, secret = services.issue_api_token(user, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="", now=utcnow())
     with db() as session:
         session.get(ApiToken, token.id).expires_at = utcnow() - timedelta(seconds=1)
     _assert_error(client.get("/api/v1/me", headers=_bearer(secret)), 401, "bad_token")
@@ -241,7 +241,7 @@ def test_post_tokens_refuses_wrong_credentials_alike(app, db, client, user):
 
 def test_delete_token_with_bearer_auth_needs_no_csrf(app, db, client, user):
     with db():
-        token, secret = services.issue_api_token(user, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="", now=utcnow())
     response = client.delete(f"/api/v1/tokens/{token.id}", headers=_bearer(secret))
     assert response.status_code == 204
     _assert_error(client.get("/api/v1/me", headers=_bearer(secret)), 401, "bad_token")

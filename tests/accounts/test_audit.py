@@ -5,7 +5,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app import audit
-from app.accounts import services
+from app.accounts import services, tokens
 from app.audit import AuditEntry
 from app.db import utcnow
 from tests.factories import create_user
@@ -95,9 +95,9 @@ def test_account_actions_leave_a_trail(app, db, link_for):
                                    name="Trail", password="a good passphrase", now=now)
     with db():
         services.set_site_roles(admin, user.id, can_own_programs=True, now=now)
-        token, _ = services.issue_api_token(user, name="", now=now)
+        token, _ = tokens.issue_api_token(user, name="", now=now)
     with db():
-        services.revoke_api_token(user, token.id, now=now)
+        tokens.revoke_api_token(user, token.id, now=now)
     with db() as session:
         trail = session.execute(select(AuditEntry.action, AuditEntry.actor_id)
                                 .order_by(AuditEntry.id)).all()

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import tokens
 from app.accounts.models import ApiToken, User
 from app.db import utcnow
 from tests.factories import PASSWORD, create_user
@@ -91,7 +91,7 @@ def test_cookie_api_write_with_the_header_passes(app, db, client, login, admin, 
 
 def test_cookie_api_delete_needs_the_header(app, db, client, login, admin, api_headers):
     with db():
-        token, _ = services.issue_api_token(admin, name="", now=utcnow())
+        token, _ = tokens.issue_api_token(admin, name="", now=utcnow())
     login(client, admin)
     assert client.delete(f"/api/v1/tokens/{token.id}").status_code == 400
     with db() as session:
@@ -108,7 +108,7 @@ def test_cookie_api_reads_need_no_header(app, db, client, login, admin):
 
 def test_bearer_api_writes_need_no_csrf_token(app, db, client, admin):
     with db():
-        _, secret = services.issue_api_token(admin, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(admin, name="", now=utcnow())
     response = client.post("/api/v1/users", json=_new_user_body(),
                            headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 201
@@ -118,7 +118,7 @@ def test_bearer_api_writes_need_no_csrf_token(app, db, client, admin):
 def test_non_admins_cannot_create_users_through_the_api(app, db, client):
     with db() as session:
         member = create_user(session)
-        _, secret = services.issue_api_token(member, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(member, name="", now=utcnow())
     response = client.post("/api/v1/users", json=_new_user_body(),
                            headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 403

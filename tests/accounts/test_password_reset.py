@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import services, tokens
 from app.accounts.models import AccountLink, LoginSession
 from app.audit import AuditEntry
 from app.db import utcnow
@@ -209,7 +209,7 @@ def test_resetting_through_the_pages_signs_out_everywhere(app, db, client, new_c
 def test_a_reset_revokes_every_api_token(app, db, client, link_for):
     with db() as session:
         user = create_user(session)
-        _, secret = services.issue_api_token(user, name="script", now=utcnow())
+        _, secret = tokens.issue_api_token(user, name="script", now=utcnow())
     bearer = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/me", headers=bearer).status_code == 200
     _ask(client, user.email)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app, realtime
-from app.accounts import services
+from app.accounts import tokens
 from app.accounts.models import LoginSession, User
 from app.config import ConfigError
 from app.db import transaction, utcnow
@@ -100,7 +100,7 @@ def test_a_revoked_session_cookie_cannot_connect(app, db, client, login, socket_
 def test_an_api_token_connects(app, db, socket_client):
     with db() as session:
         user = create_user(session)
-        token, secret = services.issue_api_token(user, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(user, name="", now=utcnow())
     sc = socket_client(auth={"token": secret}, flask_client=None)
     assert sc.is_connected()
     rooms = socketio.server.manager.get_participants("/", f"token:{token.id}")
@@ -117,10 +117,10 @@ def test_revoked_and_expired_tokens_are_refused(app, db, socket_client):
     now = utcnow()
     with db() as session:
         user = create_user(session)
-        revoked, revoked_secret = services.issue_api_token(user, name="", now=now)
-        expired, expired_secret = services.issue_api_token(user, name="", now=now)
+        revoked, revoked_secret = tokens.issue_api_token(user, name="", now=now)
+        expired, expired_secret = tokens.issue_api_token(user, name="", now=now)
     with db() as session:
-        services.revoke_api_token(user, revoked.id, now=now)
+        tokens.revoke_api_token(user, revoked.id, now=now)
         session.get(type(expired), expired.id).expires_at = now - timedelta(seconds=1)
     for secret in (revoked_secret, expired_secret):
         assert not socket_client(auth={"token": secret}, flask_client=None).is_connected()
@@ -180,7 +180,7 @@ def test_a_user_cannot_listen_to_another_users_room(app, world, connect_as):
 
 def test_token_sockets_join_like_browsers(app, world, db, socket_client):
     with db():
-        _, secret = services.issue_api_token(world.learner, name="", now=utcnow())
+        _, secret = tokens.issue_api_token(world.learner, name="", now=utcnow())
     sc = socket_client(auth={"token": secret}, flask_client=None)
     assert _join(sc, f"cohort:{world.cohort_id}")["ok"] is True
     assert _join(sc, f"cohort:{world.other_cohort_id}") == NOT_FOUND
@@ -324,7 +324,7 @@ def test_disabling_an_account_closes_its_sockets(app, world, db, client, login, 
 def test_revoking_a_token_closes_its_sockets(app, world, db, client, socket_client,
                                              connect_as):
     with db():
-        token, secret = services.issue_api_token(world.learner, name="", now=utcnow())
+        token, secret = tokens.issue_api_token(world.learner, name="", now=utcnow())
     token_socket = socket_client(auth={"token": secret}, flask_client=None)
     _, browser_socket = connect_as(world.learner)
     response = client.delete(f"/api/v1/tokens/{token.id}",
@@ -346,7 +346,7 @@ def test_each_event_rechecks_the_login_session(app, world, db, connect_as):
 def test_each_event_rechecks_the_token(app, world, db, socket_client):
     now = utcnow()
     with db():
-        token, secret = services.issue_api_token(world.learner, name="", now=now)
+        token, secret = tokens.issue_api_token(world.learner, name="", now=now)
     sc = socket_client(auth={"token": secret}, flask_client=None)
     with db() as session:
         session.get(type(token), token.id).revoked_at = now

@@ -119,7 +119,7 @@ def test_changing_the_password_keeps_this_browser_signed_in(app, db, signed_in, 
 
 def test_changing_the_password_revokes_every_api_token(app, db, signed_in, user):
     """A token made by whoever knew the old password stops working with it."""
-    from app.accounts.services import issue_api_token
+    from app.accounts.tokens import issue_api_token
     from app.db import utcnow
 
     with db():

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts import services as accounts
+from app.accounts import tokens
 from app.cohorts.authoring import launch_cohort
 from app.cohorts.models import CohortModule, Module
 from app.cohorts.releases import release_due_modules, release_module, reschedule_release
@@ -157,7 +157,7 @@ def test_only_staff_move_releases_and_outsiders_get_404(app, db, launched):
 def api(client, user):
     """Bearer headers for a user."""
     with client.application.app_context():
-        _, secret = accounts.issue_api_token(user, name="t", now=datetime.now(UTC))
+        _, secret = tokens.issue_api_token(user, name="t", now=datetime.now(UTC))
     return {"Authorization": f"Bearer {secret}"}
 
 

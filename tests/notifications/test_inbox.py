@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from app.accounts import services as accounts
+from app.accounts import tokens
 from app.notifications import services
 from app.notifications.models import Notification
 from tests.factories import create_user
@@ -40,7 +40,7 @@ def test_the_api_lists_newest_first_with_a_cursor_and_marks_read(app, db, client
         me, other = create_user(session), create_user(session)
         rows = give(session, me, 5)
         give(session, other, 1)
-        _, secret = accounts.issue_api_token(me, name="t", now=datetime.now(UTC))
+        _, secret = tokens.issue_api_token(me, name="t", now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {secret}"}
     first = client.get("/api/v1/notifications?limit=3", headers=headers).get_json()
     assert [n["id"] for n in first["items"]] == [r.id for r in reversed(rows)][:3]
